@@ -1,0 +1,16 @@
+//! Creates (or finds) the Personalize data deletion job for one dataset group and part.
+
+use erasure::aws::{load_config, PersonalizeClient};
+use erasure::steps::create_job::{handle, CreateJobConfig};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    erasure::telemetry::init();
+    let cfg = CreateJobConfig::from_env()?;
+    let personalize = PersonalizeClient::new(&load_config().await);
+    run(service_fn(|ev: LambdaEvent<_>| {
+        handle(&cfg, &personalize, ev.payload)
+    }))
+    .await
+}

@@ -1,0 +1,16 @@
+//! S3 trigger: starts one erasure workflow per uploaded request file.
+
+use erasure::aws::{load_config, SfnClient};
+use erasure::steps::start::{handle, StartConfig};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    erasure::telemetry::init();
+    let cfg = StartConfig::from_env()?;
+    let sfn = SfnClient::new(&load_config().await);
+    run(service_fn(|ev: LambdaEvent<_>| {
+        handle(&cfg, &sfn, ev.payload)
+    }))
+    .await
+}

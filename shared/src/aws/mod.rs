@@ -1,0 +1,46 @@
+//! Thin adapters over the AWS SDK clients: they turn SDK results into the domain's types and
+//! typed errors, so the rules stay free of AWS types.
+
+pub mod errors;
+pub mod personalize;
+pub mod pinpoint;
+pub mod s3;
+pub mod sfn;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the shared SDK configuration once, in main (region, credentials, endpoint overrides).
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+/// An S3 client; `S3_FORCE_PATH_STYLE=true` is for local emulations that cannot do virtual hosts.
+pub fn s3_client(conf: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = std::env::var("S3_FORCE_PATH_STYLE")
+        .map(|v| v == "true")
+        .unwrap_or(false);
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+/// A Pinpoint client without SDK-level retries: the erasure loop retries itself, so that its rate
+/// limiter sees every throttling answer and slows down.
+pub fn pinpoint_client(conf: &SdkConfig) -> aws_sdk_pinpoint::Client {
+    aws_sdk_pinpoint::Client::from_conf(
+        aws_sdk_pinpoint::config::Builder::from(conf)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+pub use aws_sdk_personalize::Client as PersonalizeClient;
+pub use aws_sdk_pinpoint::Client as PinpointClient;
+pub use aws_sdk_s3::Client as S3Client;
+pub use aws_sdk_sfn::Client as SfnClient;

@@ -1,0 +1,167 @@
+//! Deterministic names: one request file gives one execution name, one job name per
+//! (dataset group, part), and one set of work keys, however often it is delivered.
+
+use sha2::{Digest, Sha256};
+
+/// The identity of one request: a hash of where it is and what it holds (bucket, key, ETag).
+///
+/// The version ID is left out on purpose: the same file uploaded twice (two versions, one
+/// content) is one request, not two erasures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// Derives the request ID from the uploaded object's bucket, key and ETag.
+    pub fn derive(bucket: &str, key: &str, etag: &str) -> Self {
+        let mut h = Sha256::new();
+        for part in [bucket, key, etag.trim_matches('"')] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        RequestId(hex::encode(&h.finalize()[..16]))
+    }
+
+    /// Parses an ID handed back by the state machine (32 lowercase hex digits).
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| RequestId(s.to_string()))
+    }
+
+    /// The 32 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The Step Functions execution name (at most 80 characters, no forbidden characters).
+    pub fn execution_name(&self) -> String {
+        format!("erasure-{}", self.0)
+    }
+
+    /// The Personalize job name for one part of this request in one dataset group.
+    ///
+    /// Job names are unique per account and Region, so the dataset group is part of the name;
+    /// the result matches `^[a-zA-Z0-9][a-zA-Z0-9\-_]*` and stays under 63 characters.
+    pub fn job_name(&self, dataset_group_arn: &str, part: u32) -> String {
+        let dsg = hex::encode(&Sha256::digest(dataset_group_arn.as_bytes())[..4]);
+        format!("erasure-{}-{}-p{:03}", self.0, dsg, part)
+    }
+
+    /// The folder every work object of this request lives under.
+    pub fn work_folder(&self, work_prefix: &str) -> String {
+        format!("{work_prefix}{}/", self.0)
+    }
+
+    /// The key of normalised part `part` that Personalize reads.
+    pub fn part_key(&self, work_prefix: &str, part: u32) -> String {
+        format!(
+            "{}personalize/part-{part:03}.csv",
+            self.work_folder(work_prefix)
+        )
+    }
+
+    /// The key of Pinpoint shard `shard`.
+    pub fn shard_key(&self, work_prefix: &str, shard: u32) -> String {
+        format!(
+            "{}pinpoint/shard-{shard:05}.csv",
+            self.work_folder(work_prefix)
+        )
+    }
+
+    /// The key of the shard manifest the Pinpoint map reads.
+    pub fn manifest_key(&self, work_prefix: &str) -> String {
+        format!("{}pinpoint/manifest.json", self.work_folder(work_prefix))
+    }
+
+    /// The key of the list of users that failed in one application for one shard.
+    pub fn failed_users_key(&self, work_prefix: &str, application_id: &str, shard: u32) -> String {
+        format!(
+            "{}pinpoint/failed/{application_id}/shard-{shard:05}.csv",
+            self.work_folder(work_prefix)
+        )
+    }
+
+    /// The key of the receipt.
+    pub fn receipt_key(&self, receipt_prefix: &str) -> String {
+        format!("{receipt_prefix}{}.json", self.execution_name())
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_job_name(n: &str) -> bool {
+        (1..=63).contains(&n.len())
+            && n.as_bytes()[0].is_ascii_alphanumeric()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    #[test]
+    fn same_object_same_names_and_etag_quotes_do_not_matter() {
+        let a = RequestId::derive("b", "requests/x.csv", "\"abc\"");
+        let b = RequestId::derive("b", "requests/x.csv", "abc");
+        assert_eq!(a, b);
+        assert_eq!(a.execution_name(), b.execution_name());
+        assert_eq!(a.job_name("arn:g", 0), b.job_name("arn:g", 0));
+    }
+
+    #[test]
+    fn different_content_key_or_bucket_differ() {
+        let a = RequestId::derive("b", "requests/x.csv", "abc");
+        assert_ne!(a, RequestId::derive("b", "requests/x.csv", "abd"));
+        assert_ne!(a, RequestId::derive("b", "requests/y.csv", "abc"));
+        assert_ne!(a, RequestId::derive("c", "requests/x.csv", "abc"));
+        // Length prefixes keep ("ab","c") and ("a","bc") apart.
+        assert_ne!(
+            RequestId::derive("ab", "c", "e"),
+            RequestId::derive("a", "bc", "e")
+        );
+    }
+
+    #[test]
+    fn names_fit_the_service_rules() {
+        let id = RequestId::derive("bucket", "requests/über file.csv", "etag");
+        let exec = id.execution_name();
+        assert!(exec.len() <= 80);
+        assert!(!exec
+            .chars()
+            .any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)));
+        for part in [0, 7, 999] {
+            let n = id.job_name("arn:aws:personalize:us-east-1:1:dataset-group/g", part);
+            assert!(valid_job_name(&n), "{n}");
+        }
+        assert_ne!(id.job_name("arn:g1", 0), id.job_name("arn:g2", 0));
+        assert_ne!(id.job_name("arn:g1", 0), id.job_name("arn:g1", 1));
+    }
+
+    #[test]
+    fn work_keys_stay_under_the_work_prefix() {
+        let id = RequestId::derive("b", "k", "e");
+        for k in [
+            id.part_key("work/", 1),
+            id.shard_key("work/", 2),
+            id.manifest_key("work/"),
+            id.failed_users_key("work/", "app", 3),
+        ] {
+            assert!(k.starts_with("work/"), "{k}");
+            assert!(!k.ends_with(".csv") || k.contains(id.as_str()));
+        }
+        assert!(id.receipt_key("receipts/").starts_with("receipts/erasure-"));
+    }
+
+    #[test]
+    fn parse_round_trips() {
+        let id = RequestId::derive("b", "k", "e");
+        assert_eq!(RequestId::parse(id.as_str()), Some(id));
+        assert_eq!(RequestId::parse("nothex"), None);
+    }
+}

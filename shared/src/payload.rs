@@ -1,0 +1,274 @@
+//! The small JSON documents that travel between the steps (never user IDs: those stay in S3).
+
+use serde::{Deserialize, Serialize};
+
+use crate::request_csv::RequestStats;
+
+/// The uploaded request object, as the trigger saw it (the execution input's `request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestObject {
+    /// Bucket of the request file.
+    pub bucket: String,
+    /// Decoded object key.
+    pub key: String,
+    /// The uploaded version, when the bucket is versioned: the workflow reads exactly it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// ETag of the uploaded object (without quotes).
+    pub etag: String,
+    /// Size in bytes from the event.
+    #[serde(default)]
+    pub size: u64,
+    /// The request ID derived from bucket, key and ETag.
+    pub request_id: String,
+}
+
+/// The execution input the trigger starts the workflow with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionInput {
+    /// The request file.
+    pub request: RequestObject,
+}
+
+/// Accepted or rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// The file is valid: erase its users.
+    Accepted,
+    /// The file is rejected: erase nothing.
+    Rejected,
+}
+
+/// An S3 object written by the workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Ref {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+}
+
+/// One Personalize deletion job to run: one part of the request in one dataset group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSpec {
+    /// The request this job belongs to.
+    pub request_id: String,
+    /// The dataset group to erase from.
+    pub dataset_group_arn: String,
+    /// 0-based part number.
+    pub part: u32,
+    /// `s3://bucket/key` of the part.
+    pub data_location: String,
+    /// Users in the part.
+    pub users: u64,
+}
+
+/// One Pinpoint shard to erase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardSpec {
+    /// The request this shard belongs to.
+    pub request_id: String,
+    /// Bucket of the shard.
+    pub bucket: String,
+    /// Key of the shard.
+    pub key: String,
+    /// 0-based shard number.
+    pub index: u32,
+    /// Users in the shard.
+    pub users: u64,
+}
+
+/// What preparation hands the rest of the workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prepared {
+    /// Accepted or rejected.
+    pub verdict: Verdict,
+    /// Machine-readable rejection code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// Why the file was rejected, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The request's counts.
+    pub stats: RequestStats,
+    /// The ETag and version actually read.
+    pub request: RequestObject,
+    /// One entry per (dataset group, part).
+    pub personalize_jobs: Vec<JobSpec>,
+    /// One entry per Pinpoint shard.
+    pub pinpoint_shards: Vec<ShardSpec>,
+    /// The shard manifest (a JSON array of the shards) in S3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<S3Ref>,
+}
+
+/// A deletion job that exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRef {
+    /// Its ARN.
+    pub job_arn: String,
+    /// Its deterministic name.
+    pub job_name: String,
+    /// True when a retry found the job an earlier attempt made.
+    pub reused: bool,
+    /// Seconds to wait before the first status check.
+    pub next_poll_seconds: u64,
+}
+
+/// A deletion job's status, as the check step reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatus {
+    /// PENDING, IN_PROGRESS, COMPLETED, FAILED, or WAIT_EXCEEDED when the workflow gave up waiting.
+    pub status: String,
+    /// Records deleted (when COMPLETED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_deleted: Option<i64>,
+    /// Why the job failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// When the job was created (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// When the job last changed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Seconds until the next check.
+    pub next_poll_seconds: u64,
+    /// Whether the job has ended (the loop stops).
+    pub done: bool,
+}
+
+/// The error Step Functions caught (`Error` and `Cause` as the service names them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    /// The error name, e.g. `LimitExceeded` or `States.Timeout`.
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    /// The message.
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// The input of the check step inside the Personalize map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobItem {
+    /// What the job is for.
+    #[serde(flatten)]
+    pub spec: JobSpec,
+    /// The job, once created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRef>,
+    /// The last status seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<JobStatus>,
+    /// What went wrong, if a step failed for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
+/// What one shard did in one Pinpoint application.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppShardResult {
+    /// The Pinpoint application.
+    pub application_id: String,
+    /// Users handled (erased, without endpoints, or failed).
+    pub users_processed: u64,
+    /// Endpoints deleted.
+    pub endpoints_deleted: u64,
+    /// Users who had no endpoint in this application.
+    pub users_without_endpoints: u64,
+    /// Users whose endpoints could not be deleted.
+    pub failed_users: u64,
+    /// Failures by reason (counts only).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failure_reasons: std::collections::BTreeMap<String, u64>,
+    /// The S3 object listing the failed users (inside the request's work folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_users_key: Option<String>,
+}
+
+/// What the Pinpoint step returns for one shard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardResult {
+    /// The shard.
+    pub index: u32,
+    /// Users in the shard.
+    pub users: u64,
+    /// One entry per configured application.
+    pub applications: Vec<AppShardResult>,
+}
+
+/// One element of the Pinpoint map's result: a shard's result, or the error that stopped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardItem {
+    /// The shard.
+    #[serde(default)]
+    pub index: u32,
+    /// Users in the shard.
+    #[serde(default)]
+    pub users: u64,
+    /// Per-application results, when the shard ran.
+    #[serde(default)]
+    pub applications: Vec<AppShardResult>,
+    /// What went wrong, if the step failed for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+}
+
+/// Execution facts from the Step Functions context object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionFacts {
+    /// The execution name.
+    #[serde(default)]
+    pub name: String,
+    /// When it started (RFC 3339).
+    #[serde(default)]
+    pub start_time: String,
+}
+
+/// Everything finalisation gets: whatever the workflow reached before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalizeInput {
+    /// The request file.
+    pub request: RequestObject,
+    /// Preparation's output, if it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<Prepared>,
+    /// `[personalize items, pinpoint shard items]` from the Parallel state, if it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<(Vec<JobItem>, Vec<ShardItem>)>,
+    /// The error that ended the workflow early, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+    /// Execution name and start time.
+    #[serde(default)]
+    pub execution: ExecutionFacts,
+}
+
+/// What finalisation hands back to the state machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalizeOutput {
+    /// The outcome (COMPLETED, PARTIAL, FAILED or REJECTED).
+    pub outcome: crate::receipt::Outcome,
+    /// Why, when not COMPLETED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Where the receipt is.
+    pub receipt: S3Ref,
+}

@@ -1,0 +1,221 @@
+//! Preparing a request: stream the CSV, validate and normalise it, write the parts Personalize
+//! reads and the shards the Pinpoint map erases, all under the workflow's own work prefix.
+
+use crate::aws::s3;
+use crate::config;
+use crate::error::{ConfigError, ErasureError};
+use crate::naming::RequestId;
+use crate::payload::{ExecutionInput, JobSpec, Prepared, S3Ref, ShardSpec, Verdict};
+use crate::request_csv::{BadRowPolicy, FileProblem, RequestReader, RequestStats};
+use crate::split::{Finished, SplitLimits, Splitter};
+
+/// Settings of preparation.
+#[derive(Debug, Clone)]
+pub struct PrepareConfig {
+    /// Where work objects go (never under the request prefix).
+    pub work_prefix: String,
+    /// Largest request file accepted, bytes.
+    pub max_request_bytes: u64,
+    /// Part and shard sizes.
+    pub limits: SplitLimits,
+    /// What a bad row does.
+    pub policy: BadRowPolicy,
+    /// The dataset groups to erase from.
+    pub dataset_group_arns: Vec<String>,
+}
+
+impl PrepareConfig {
+    /// Reads WORK_PREFIX, MAX_REQUEST_BYTES, MAX_PART_BYTES, SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let policy = config::or_default("BAD_ROW_POLICY", "reject-file");
+        Ok(PrepareConfig {
+            work_prefix: config::prefix("WORK_PREFIX", "work/")?,
+            max_request_bytes: config::number("MAX_REQUEST_BYTES", 1_073_741_824)?,
+            limits: SplitLimits {
+                max_part_bytes: config::number("MAX_PART_BYTES", 50_000_000)?,
+                shard_users: config::number("SHARD_USERS", 1000)?.max(1),
+            },
+            policy: policy.parse().map_err(|problem| ConfigError {
+                name: "BAD_ROW_POLICY",
+                problem,
+            })?,
+            dataset_group_arns: config::list("DATASET_GROUP_ARNS")?,
+        })
+    }
+}
+
+/// Prepares the request named in the execution input.
+pub async fn handle(
+    cfg: &PrepareConfig,
+    client: &aws_sdk_s3::Client,
+    input: ExecutionInput,
+) -> Result<Prepared, ErasureError> {
+    let mut request = input.request;
+    let id = RequestId::parse(&request.request_id).ok_or_else(|| {
+        ErasureError::Invalid("the execution input has a malformed request ID".into())
+    })?;
+    if request.size > cfg.max_request_bytes {
+        let problem = too_large(request.size, cfg);
+        return Ok(rejected(request, RequestStats::default(), problem));
+    }
+    let (mut body, size, etag) = s3::open_request(
+        client,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+        &request.etag,
+    )
+    .await?;
+    request.etag = etag;
+    request.size = size;
+    if size > cfg.max_request_bytes {
+        return Ok(rejected(
+            request,
+            RequestStats::default(),
+            too_large(size, cfg),
+        ));
+    }
+
+    let bucket = request.bucket.clone();
+    let mut reader = RequestReader::new(cfg.policy);
+    let mut splitter = Splitter::new(cfg.limits);
+    let mut out = Outputs::default();
+    let mut read = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|_| ErasureError::Transient("the request body could not be read".into()))?;
+        read += chunk.len() as u64;
+        if read > cfg.max_request_bytes {
+            return Ok(rejected(
+                request,
+                RequestStats::default(),
+                too_large(read, cfg),
+            ));
+        }
+        reader.push(&chunk, &mut |uid| splitter.add(uid));
+        if reader.problem().is_some() {
+            break;
+        }
+        out.upload(client, &bucket, &id, cfg, splitter.take_ready())
+            .await?;
+    }
+    let (stats, verdict) = reader.finish(&mut |uid| splitter.add(uid));
+    if let Err(problem) = verdict {
+        // Nothing is erased for a rejected file, so nothing it produced may stay behind.
+        let removed = s3::delete_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix)).await?;
+        tracing::info!(request_id = %id, code = problem.code(), removed, "request rejected");
+        return Ok(rejected(request, stats, problem));
+    }
+    out.upload(client, &bucket, &id, cfg, splitter.finish())
+        .await?;
+
+    let manifest_key = id.manifest_key(&cfg.work_prefix);
+    let manifest =
+        serde_json::to_vec(&out.shards).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    s3::put(client, &bucket, &manifest_key, manifest, "application/json").await?;
+
+    let mut personalize_jobs = Vec::with_capacity(cfg.dataset_group_arns.len() * out.parts.len());
+    for dsg in &cfg.dataset_group_arns {
+        for (part, users) in &out.parts {
+            personalize_jobs.push(JobSpec {
+                request_id: id.to_string(),
+                dataset_group_arn: dsg.clone(),
+                part: *part,
+                data_location: format!("s3://{bucket}/{}", id.part_key(&cfg.work_prefix, *part)),
+                users: *users,
+            });
+        }
+    }
+    tracing::info!(
+        request_id = %id,
+        rows = stats.rows,
+        valid_users = stats.valid_users,
+        duplicates = stats.duplicates,
+        rejected_rows = stats.rejected_rows,
+        parts = out.parts.len(),
+        shards = out.shards.len(),
+        "request prepared"
+    );
+    Ok(Prepared {
+        verdict: Verdict::Accepted,
+        reason_code: None,
+        reason: None,
+        stats,
+        personalize_jobs,
+        pinpoint_shards: out.shards,
+        manifest: Some(S3Ref {
+            bucket: bucket.clone(),
+            key: manifest_key,
+        }),
+        request,
+    })
+}
+
+fn too_large(size: u64, cfg: &PrepareConfig) -> FileProblem {
+    FileProblem::TooLarge {
+        size,
+        limit: cfg.max_request_bytes,
+    }
+}
+
+fn rejected(
+    request: crate::payload::RequestObject,
+    stats: RequestStats,
+    problem: FileProblem,
+) -> Prepared {
+    Prepared {
+        verdict: Verdict::Rejected,
+        reason_code: Some(problem.code().to_string()),
+        reason: Some(problem.to_string()),
+        stats,
+        request,
+        personalize_jobs: vec![],
+        pinpoint_shards: vec![],
+        manifest: None,
+    }
+}
+
+#[derive(Default)]
+struct Outputs {
+    parts: Vec<(u32, u64)>,
+    shards: Vec<ShardSpec>,
+}
+
+impl Outputs {
+    async fn upload(
+        &mut self,
+        client: &aws_sdk_s3::Client,
+        bucket: &str,
+        id: &RequestId,
+        cfg: &PrepareConfig,
+        ready: Vec<Finished>,
+    ) -> Result<(), ErasureError> {
+        for f in ready {
+            match f {
+                Finished::Part { index, body, users } => {
+                    s3::put(
+                        client,
+                        bucket,
+                        &id.part_key(&cfg.work_prefix, index),
+                        body,
+                        "text/csv",
+                    )
+                    .await?;
+                    self.parts.push((index, users));
+                }
+                Finished::Shard { index, body, users } => {
+                    let key = id.shard_key(&cfg.work_prefix, index);
+                    s3::put(client, bucket, &key, body, "text/csv").await?;
+                    self.shards.push(ShardSpec {
+                        request_id: id.to_string(),
+                        bucket: bucket.to_string(),
+                        key,
+                        index,
+                        users,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! The S3 trigger: one execution per request object, named so a repeat starts nothing.
+
+use aws_lambda_events::s3::S3Event;
+use serde::Serialize;
+
+use crate::aws::sfn::{self, Start};
+use crate::config;
+use crate::error::{ConfigError, ErasureError};
+use crate::naming::RequestId;
+use crate::payload::{ExecutionInput, RequestObject};
+use crate::s3_event::{classify, decode_key};
+
+/// Settings of the trigger.
+#[derive(Debug, Clone)]
+pub struct StartConfig {
+    /// The workflow to start.
+    pub state_machine_arn: String,
+    /// Only keys under this prefix are requests.
+    pub request_prefix: String,
+}
+
+impl StartConfig {
+    /// Reads STATE_MACHINE_ARN and REQUEST_PREFIX.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(StartConfig {
+            state_machine_arn: config::required("STATE_MACHINE_ARN")?,
+            request_prefix: config::prefix("REQUEST_PREFIX", "requests/")?,
+        })
+    }
+}
+
+/// What the trigger did with one event.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartSummary {
+    /// Executions started.
+    pub started: u32,
+    /// Requests whose execution already existed.
+    pub duplicates: u32,
+    /// Records that were not requests.
+    pub ignored: u32,
+    /// Execution names, started or duplicate.
+    pub executions: Vec<String>,
+}
+
+/// Turns an S3 event into StartExecution calls. Every record is tried; if any failed, the
+/// error is returned after the others were handled, so Lambda retries and the started ones
+/// come back as duplicates.
+pub async fn handle(
+    cfg: &StartConfig,
+    client: &aws_sdk_sfn::Client,
+    event: S3Event,
+) -> Result<StartSummary, ErasureError> {
+    let mut summary = StartSummary::default();
+    let mut first_error = None;
+    for record in event.records {
+        let name = record.event_name.as_deref().unwrap_or_default();
+        if !name.starts_with("ObjectCreated") {
+            summary.ignored += 1;
+            continue;
+        }
+        let (Some(bucket), Some(raw_key)) = (
+            record.s3.bucket.name.as_deref(),
+            record.s3.object.key.as_deref(),
+        ) else {
+            tracing::warn!("an S3 record without bucket or key was ignored");
+            summary.ignored += 1;
+            continue;
+        };
+        let key = match decode_key(raw_key) {
+            Ok(k) => k,
+            Err(why) => {
+                tracing::warn!(why, "an S3 record was ignored");
+                summary.ignored += 1;
+                continue;
+            }
+        };
+        if let Err(skip) = classify(&key, &cfg.request_prefix) {
+            tracing::info!(?skip, "object is not a request; ignored");
+            summary.ignored += 1;
+            continue;
+        }
+        let Some(etag) = record.s3.object.e_tag.as_deref().filter(|e| !e.is_empty()) else {
+            tracing::error!(
+                "request object without an ETag in its event; cannot name its execution"
+            );
+            first_error.get_or_insert(ErasureError::Invalid("an S3 record had no ETag".into()));
+            continue;
+        };
+        let id = RequestId::derive(bucket, &key, etag);
+        let input = ExecutionInput {
+            request: RequestObject {
+                bucket: bucket.to_string(),
+                key: key.clone(),
+                version_id: record
+                    .s3
+                    .object
+                    .version_id
+                    .clone()
+                    .filter(|v| !v.is_empty() && v != "null"),
+                etag: etag.trim_matches('"').to_string(),
+                size: record.s3.object.size.unwrap_or(0).max(0) as u64,
+                request_id: id.to_string(),
+            },
+        };
+        let body =
+            serde_json::to_string(&input).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+        let exec = id.execution_name();
+        match sfn::start(client, &cfg.state_machine_arn, &exec, &body).await {
+            Ok(Start::Started(arn)) => {
+                tracing::info!(execution = %exec, execution_arn = %arn, "erasure started");
+                summary.started += 1;
+                summary.executions.push(exec);
+            }
+            Ok(Start::Duplicate) => {
+                tracing::info!(execution = %exec, "duplicate delivery: the erasure was already started");
+                summary.duplicates += 1;
+                summary.executions.push(exec);
+            }
+            Err(e) => {
+                tracing::error!(execution = %exec, error = %e, "could not start the erasure");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
+}
