@@ -32,11 +32,21 @@ pub struct EraseConfig {
 }
 
 impl EraseConfig {
-    /// Reads PINPOINT_APPLICATION_IDS, PINPOINT_RATE_PER_SECOND, PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS, WORK_PREFIX.
+    /// Reads PINPOINT_APPLICATION_IDS, PINPOINT_ACCOUNT_RATE_PER_SECOND, PINPOINT_SHARD_CONCURRENCY
+    /// (the map's MaxConcurrency: each function takes that share of the account's rate),
+    /// PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS and WORK_PREFIX.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let account_rate: f64 = config::number("PINPOINT_ACCOUNT_RATE_PER_SECOND", 100.0)?;
+        let shards_at_once: f64 = config::number("PINPOINT_SHARD_CONCURRENCY", 4.0)?;
+        if !(account_rate > 0.0 && shards_at_once >= 1.0) {
+            return Err(ConfigError {
+                name: "PINPOINT_ACCOUNT_RATE_PER_SECOND",
+                problem: "the rate must be positive and the shard concurrency at least 1".into(),
+            });
+        }
         Ok(EraseConfig {
             application_ids: config::list("PINPOINT_APPLICATION_IDS")?,
-            rate_per_second: config::number("PINPOINT_RATE_PER_SECOND", 50.0)?,
+            rate_per_second: account_rate / shards_at_once,
             concurrency: config::number("PINPOINT_CONCURRENCY", 16usize)?.max(1),
             max_attempts: config::number("PINPOINT_MAX_ATTEMPTS", 8u32)?.max(1),
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,

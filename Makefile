@@ -1,0 +1,51 @@
+# The two commands a user needs: `make demo` (one erasure end to end on the local emulation)
+# and `make test` (every test). Both install what they need on first use.
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+STAMP := $(VENV)/.installed-$(shell cksum < tests/requirements.txt | cut -d' ' -f1)
+NODE_STAMP := tests/node_modules/.installed
+
+.PHONY: setup demo test test-rust test-e2e lint build clean
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+$(NODE_STAMP): tests/package.json
+	cd tests && npm install --no-audit --no-fund --silent
+	touch $@
+
+## demo: erase the users of events/request.csv (or CSV=path) on the local emulation.
+demo: setup
+	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV)))
+
+## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests.
+test: setup lint test-rust test-e2e
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --quiet -- -D warnings
+	cd tests && npx --no-install asl-validator --json-path ../statemachine/erasure.asl.json
+	$(BIN)/sam validate --lint --template template.yaml
+
+test-rust:
+	cargo test --workspace --quiet
+
+test-e2e: setup
+	$(PY) -m pytest tests -q
+
+## build: the deployable artefacts, as `sam build` makes them (release, arm64, via cargo lambda).
+build: setup
+	$(BIN)/sam build --template template.yaml
+
+clean:
+	rm -rf .aws-sam .emulation target

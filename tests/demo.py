@@ -1,0 +1,103 @@
+"""`make demo`: one erasure, end to end, on the local emulation.
+
+Starts the emulation and the real function binaries, deploys the workflow, seeds a Personalize
+dataset group and a Pinpoint application with data for the request's users and for other users,
+uploads the request under requests/, follows the workflow, prints the receipt, and checks that
+exactly the listed users were erased. Exits 0 only when the outcome is COMPLETED and the check holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+from tests.harness import ROOT, AppConfig, Stack, build_functions
+
+OTHER_USERS = [f"bystander-{i:03d}" for i in range(8)]
+
+
+def listed_users(data: bytes) -> list[str]:
+    """The demo's own reading of the request (only to seed data; the workflow has its own)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    ids = []
+    for row in rows[1:]:
+        if row and row[0].strip():
+            ids.append(row[0].strip())
+    return list(dict.fromkeys(ids))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--csv", default=str(ROOT / "events" / "request.csv"), help="the request file to erase")
+    args = ap.parse_args()
+    path = Path(args.csv)
+    data = path.read_bytes()
+    users = listed_users(data)
+    print(f"request file: {path} ({len(data)} bytes, {len(users)} distinct user IDs by a plain CSV read)")
+
+    t0 = time.monotonic()
+    print("building the function binaries ...", flush=True)
+    build_functions()
+    with Stack() as stack:
+        print(f"emulation on {stack.endpoint}; functions served by cargo lambda watch on :{stack.lambda_port}")
+        dsg = stack.dataset_group("demo-interactions")
+        app = stack.pinpoint_app("demo-app")
+        cfg = AppConfig(dataset_group_arns=[dsg], application_ids=[app], poll_seconds=2)
+        stack.deploy(cfg)
+        # Every listed user has records and endpoints, but the last one has no endpoint at all.
+        with_endpoints = users[:-1] if len(users) > 1 else users
+        stack.seed_records(dsg, {u: 3 for u in users + OTHER_USERS})
+        stack.seed_endpoints(app, {**{u: 2 for u in with_endpoints}, **{u: 2 for u in OTHER_USERS}})
+        print(f"seeded: dataset group {dsg} and Pinpoint application {app}, "
+              f"{len(users)} listed users and {len(OTHER_USERS)} other users")
+
+        key = f"requests/{path.name}"
+        stack.upload(key, data)
+        print(f"uploaded s3://erasure-requests/{key}; the S3 notification starts the workflow\n")
+
+        def show(ev):
+            kind = ev["type"]
+            if kind.endswith("StateEntered"):
+                name = ev["stateEnteredEventDetails"]["name"]
+                print(f"  {ev['timestamp']:%H:%M:%S}  -> {name}", flush=True)
+            elif kind in ("ExecutionSucceeded", "ExecutionFailed"):
+                print(f"  {ev['timestamp']:%H:%M:%S}  {kind}", flush=True)
+
+        result = stack.wait_for_execution(timeout=600, on_event=show)
+        name = result["name"]
+        receipt = stack.receipt(name)
+        print(f"\nexecution {name}: {result['status']}")
+        print(f"receipt s3://erasure-requests/receipts/{name}.json:")
+        print(json.dumps(receipt, indent=2))
+
+        # The check: exactly the listed users are gone, everyone else is untouched.
+        problems = []
+        left = stack.endpoints(app)
+        records = stack.records(dsg)
+        for u in users:
+            if left.get(u):
+                problems.append(f"a listed user still has {len(left[u])} endpoint(s)")
+            if records.get(u):
+                problems.append(f"a listed user still has {records[u]} Personalize record(s)")
+        for u in OTHER_USERS:
+            if len(left.get(u, [])) != 2:
+                problems.append("another user's endpoints were touched")
+            if records.get(u) != 3:
+                problems.append("another user's Personalize records were touched")
+        print("\ncheck: ", end="")
+        if problems:
+            print("FAILED\n  " + "\n  ".join(sorted(set(problems))))
+        else:
+            print(f"every listed user's endpoints and records are gone; the {len(OTHER_USERS)} other users are untouched")
+        print(f"outcome {receipt['outcome']} in {time.monotonic() - t0:.0f}s")
+        return 0 if receipt["outcome"] == "COMPLETED" and not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""The whole erasure workflow on the local emulation: real ASL in moto's engine, real function
+binaries under cargo lambda watch, the project's Personalize and Pinpoint emulation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.harness import BUCKET, AppConfig, Stack
+
+pytestmark = pytest.mark.timeout(600)
+
+BYSTANDERS = {f"bystander-{i}": 2 for i in range(4)}
+
+
+@pytest.fixture
+def env(stack: Stack):
+    stack.reset()
+    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
+    return stack
+
+
+def deploy(stack: Stack, groups=1, apps=1, **kw):
+    dsgs = [stack.dataset_group(f"interactions-{i}") for i in range(groups)]
+    app_ids = [stack.pinpoint_app(f"app-{i}") for i in range(apps)]
+    stack.deploy(AppConfig(dataset_group_arns=dsgs, application_ids=app_ids, **kw))
+    return dsgs, app_ids
+
+
+def seed(stack: Stack, dsgs, apps, listed: dict[str, int]):
+    """Listed users get 3 records and the given number of endpoints; bystanders 3 and 2."""
+    for d in dsgs:
+        stack.seed_records(d, {**{u: 3 for u in listed}, **{u: 3 for u in BYSTANDERS}})
+    for a in apps:
+        stack.seed_endpoints(a, {**{u: n for u, n in listed.items() if n}, **BYSTANDERS})
+
+
+def csv_of(users) -> bytes:
+    return ("USER_ID\n" + "".join(f"{u}\n" for u in users)).encode()
+
+
+def assert_only_listed_erased(stack: Stack, dsgs, apps, listed):
+    for a in apps:
+        left = stack.endpoints(a)
+        assert not any(left.get(u) for u in listed), "a listed user kept endpoints"
+        assert {u: len(left.get(u, [])) for u in BYSTANDERS} == BYSTANDERS, "a bystander's endpoints changed"
+    for d in dsgs:
+        rec = stack.records(d)
+        assert not any(rec.get(u) for u in listed), "a listed user kept Personalize records"
+        assert {u: rec.get(u) for u in BYSTANDERS} == {u: 3 for u in BYSTANDERS}
+
+
+def calls(stack: Stack, operation: str) -> list[dict]:
+    return [c for c in stack.control("GET", "calls") if c["operation"] == operation]
+
+
+def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
+    dsgs, apps = deploy(env, shard_users=50)
+    listed = {f"user-{i:04d}": 1 + i % 3 for i in range(120)}
+    seed(env, dsgs, apps, listed)
+    body = b"\xef\xbb\xbfUSER_ID\r\n" + b"".join(f" {u} \r\n".encode() for u in listed) + b"user-0001\r\n\r\n"
+    env.upload("requests/happy.csv", body)
+
+    result = env.wait_for_execution()
+    assert result["status"] == "SUCCEEDED"
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED" and "reason" not in receipt
+    req = receipt["request"]
+    assert (req["bucket"], req["key"]) == (BUCKET, "requests/happy.csv")
+    assert (req["rows"], req["validUsers"], req["duplicates"], req["rejectedRows"]) == (121, 120, 1, 0)
+    assert req["etag"] and req.get("versionId")
+    [job] = receipt["personalize"]
+    assert job["status"] == "COMPLETED" and job["jobArn"] and job["datasetGroupArn"] == dsgs[0]
+    assert job["numDeleted"] == 3 * 120
+    [pp] = receipt["pinpoint"]
+    assert pp == {
+        "applicationId": apps[0],
+        "usersProcessed": 120,
+        "endpointsDeleted": sum(listed.values()),
+        "usersWithoutEndpoints": 0,
+        "failedUsers": 0,
+    }
+    assert receipt["startedAt"] and receipt["finishedAt"] >= receipt["startedAt"][:19]
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    # No user ID in the receipt.
+    text = json.dumps(receipt)
+    assert not any(u in text for u in listed)
+    # The workflow wrote only under its own prefixes, and 3 shards of at most 50 users.
+    keys = [o["Key"] for o in env.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert all(k.startswith(("requests/", "work/", "receipts/")) for k in keys)
+    assert len([k for k in keys if "/pinpoint/shard-" in k]) == 3
+    assert len(env.executions()) == 1
+
+
+def test_same_file_twice_and_a_redelivered_event_start_one_execution_and_one_job_per_group(env):
+    dsgs, apps = deploy(env, groups=2)
+    listed = {"dup-a": 1, "dup-b": 2}
+    seed(env, dsgs, apps, listed)
+    body = csv_of(listed)
+    first = env.upload("requests/twice.csv", body)
+    env.upload("requests/twice.csv", body)  # a second version with the same content
+    # And the same S3 event delivered again, straight to the trigger.
+    event = {"Records": [{
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
+               "object": {"key": "requests/twice.csv", "eTag": first["ETag"].strip('"'), "size": len(body),
+                          "versionId": first.get("VersionId")}},
+    }]}
+    out = env.client("lambda").invoke(FunctionName="start-erasure", Payload=json.dumps(event).encode())
+    summary = json.loads(out["Payload"].read())
+    assert summary["started"] == 0 and summary["duplicates"] == 1, summary
+
+    result = env.wait_for_execution()
+    assert result["status"] == "SUCCEEDED"
+    assert len(env.executions()) == 1
+    creates = calls(env, "CreateDataDeletionJob")
+    assert sorted(c["datasetGroupArn"] for c in creates if c["status"] == 200) == sorted(dsgs)
+    receipt = env.receipt(result["name"])
+    assert [p["status"] for p in receipt["personalize"]] == ["COMPLETED", "COMPLETED"]
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_a_wrong_header_is_rejected_and_nothing_is_deleted(env):
+    dsgs, apps = deploy(env)
+    listed = {"rej-a": 2, "rej-b": 1}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/bad-header.csv", ("EMAIL\n" + "".join(f"{u}\n" for u in listed)).encode())
+
+    result = env.wait_for_execution()
+    assert result["status"] == "FAILED"
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "REJECTED"
+    assert "header must be USER_ID" in receipt["reason"]
+    assert receipt["request"]["rejectionCode"] == "WRONG_HEADER"
+    assert receipt["personalize"] == [] and receipt["pinpoint"][0]["usersProcessed"] == 0
+    assert calls(env, "CreateDataDeletionJob") == [] and calls(env, "DeleteUserEndpoints") == []
+    assert {u: len(v) for u, v in env.endpoints(apps[0]).items() if u in listed} == listed
+    assert all(env.records(dsgs[0])[u] == 3 for u in listed)
+    listing = env.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="work/")
+    assert listing.get("KeyCount", 0) == 0, "a rejected request left work objects behind"
+
+
+def test_a_failed_deletion_job_fails_the_request_with_its_reason(env):
+    dsgs, apps = deploy(env)
+    listed = {"fail-a": 1}
+    seed(env, dsgs, apps, listed)
+    reason = "Simulated: the dataset group's data could not be read"
+    env.control("POST", "faults", {"rules": [{"service": "personalize", "fail_job": {"reason": reason}}]})
+    env.upload("requests/job-fails.csv", csv_of(listed))
+
+    result = env.wait_for_execution()
+    assert result["status"] == "FAILED"
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "FAILED"
+    [job] = receipt["personalize"]
+    assert job["status"] == "FAILED" and job["failureReason"] == reason
+    assert reason in receipt["reason"]
+    # Pinpoint still ran: the user's endpoints are gone, the Personalize records are not.
+    assert not env.endpoints(apps[0]).get("fail-a")
+    assert env.records(dsgs[0])["fail-a"] == 3
+
+
+def test_a_user_without_endpoints_counts_as_such_and_the_request_completes(env):
+    dsgs, apps = deploy(env)
+    listed = {"has-endpoints": 3, "no-endpoints": 0}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/no-endpoints.csv", csv_of(listed))
+
+    result = env.wait_for_execution()
+    assert result["status"] == "SUCCEEDED"
+    [pp] = env.receipt(result["name"])["pinpoint"]
+    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["usersWithoutEndpoints"], pp["failedUsers"]) == (2, 3, 1, 0)
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_two_dataset_groups_and_two_pinpoint_applications(env):
+    dsgs, apps = deploy(env, groups=2, apps=2)
+    listed = {"multi-a": 1, "multi-b": 2, "multi-c": 1}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/multi.csv", csv_of(listed))
+
+    result = env.wait_for_execution()
+    assert result["status"] == "SUCCEEDED"
+    receipt = env.receipt(result["name"])
+    assert sorted(p["datasetGroupArn"] for p in receipt["personalize"]) == sorted(dsgs)
+    assert all(p["status"] == "COMPLETED" and p["numDeleted"] == 9 for p in receipt["personalize"])
+    assert len({p["jobArn"] for p in receipt["personalize"]}) == 2
+    assert [p["applicationId"] for p in receipt["pinpoint"]] == apps
+    assert all(p["endpointsDeleted"] == 4 and p["failedUsers"] == 0 for p in receipt["pinpoint"])
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_objects_outside_the_request_prefix_or_not_csv_start_nothing(env):
+    deploy(env)
+    env.upload("requests/notes.txt", b"USER_ID\nx\n")
+    env.upload("work/elsewhere.csv", b"USER_ID\nx\n")
+    env.upload("receipts/x.csv", b"USER_ID\nx\n")
+    import time
+
+    time.sleep(3)
+    assert env.executions() == []

@@ -1,0 +1,345 @@
+"""The local stack: the AWS emulation, the real function binaries served by `cargo lambda watch`,
+and the application deployed into the emulation the way template.yaml deploys it on AWS.
+
+Used by the demo (tests/demo.py) and by the end-to-end tests (tests/e2e/).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+BUCKET = "erasure-requests"
+STATE_MACHINE = "erasure"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/erasure-functions"
+PERSONALIZE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/personalize-deletion"
+FUNCTIONS = [
+    "start-erasure",
+    "prepare-request",
+    "create-deletion-job",
+    "check-deletion-job",
+    "erase-pinpoint-endpoints",
+    "finalize-erasure",
+]
+# The substitutions SAM fills in from template.yaml's DefinitionSubstitutions.
+SUBSTITUTIONS = {
+    "PrepareRequestFunctionArn": "prepare-request",
+    "CreateDeletionJobFunctionArn": "create-deletion-job",
+    "CheckDeletionJobFunctionArn": "check-deletion-job",
+    "ErasePinpointEndpointsFunctionArn": "erase-pinpoint-endpoints",
+    "FinalizeErasureFunctionArn": "finalize-erasure",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s (last error: {last})")
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+@dataclass
+class AppConfig:
+    """What a deployment is configured with (the SAM parameters, as the tests use them)."""
+
+    dataset_group_arns: list[str]
+    application_ids: list[str]
+    poll_seconds: int = 1
+    shard_users: int = 50
+    pinpoint_rate: float = 400.0
+    max_part_bytes: int = 50_000_000
+    bad_row_policy: str = "reject-file"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Stack:
+    """Starts and stops the emulation and the functions; deploys the application into it."""
+
+    def __init__(self, log_dir: Path | None = None, quiet: bool = False):
+        self.log_dir = Path(log_dir or ROOT / ".emulation" / "logs")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.quiet = quiet
+        self.emulator: subprocess.Popen | None = None
+        self.watch: subprocess.Popen | None = None
+        self.watch_env: dict[str, str] | None = None
+        self.emu_port = free_port()
+        self.lambda_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.emu_port}"
+        self._logs: list = []
+
+    # --- processes -------------------------------------------------------------------------
+
+    def _log(self, name: str):
+        f = open(self.log_dir / f"{name}.log", "ab")
+        self._logs.append(f)
+        return f
+
+    def start(self):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.emulator = subprocess.Popen(
+            [sys.executable, "-m", "tests.emulator", "--port", str(self.emu_port),
+             "--lambda-endpoint", f"http://127.0.0.1:{self.lambda_port}"],
+            cwd=ROOT, env=env, stdout=self._log("emulator"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for("the AWS emulation", lambda: self._health(), timeout=60)
+        return self
+
+    def _health(self):
+        if self.emulator and self.emulator.poll() is not None:
+            raise RuntimeError(f"the emulation exited with {self.emulator.returncode}; see {self.log_dir}/emulator.log")
+        with urllib.request.urlopen(f"{self.endpoint}/_emulator/health", timeout=2) as r:
+            return r.status == 200
+
+    def function_env(self, cfg: AppConfig) -> dict[str, str]:
+        env = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "S3_FORCE_PATH_STYLE": "true",
+            "RUST_LOG": "info",
+            "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}",
+            "REQUEST_PREFIX": "requests/",
+            "WORK_PREFIX": "work/",
+            "RECEIPT_PREFIX": "receipts/",
+            "DATASET_GROUP_ARNS": ",".join(cfg.dataset_group_arns),
+            "PINPOINT_APPLICATION_IDS": ",".join(cfg.application_ids),
+            "PERSONALIZE_ROLE_ARN": PERSONALIZE_ROLE_ARN,
+            "POLL_INTERVAL_SECONDS": str(cfg.poll_seconds),
+            "MAX_JOB_WAIT_SECONDS": "600",
+            "PINPOINT_ACCOUNT_RATE_PER_SECOND": str(cfg.pinpoint_rate),
+            "PINPOINT_SHARD_CONCURRENCY": "4",
+            "SHARD_USERS": str(cfg.shard_users),
+            "MAX_PART_BYTES": str(cfg.max_part_bytes),
+            "BAD_ROW_POLICY": cfg.bad_row_policy,
+        }
+        env.update(cfg.extra_env)
+        return env
+
+    def start_functions(self, cfg: AppConfig):
+        """(Re)starts `cargo lambda watch` with the functions' configuration."""
+        env = self.function_env(cfg)
+        if self.watch and self.watch.poll() is None and env == self.watch_env:
+            return
+        self.stop_functions()
+        env_file = self.log_dir.parent / "functions.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        proc_env = dict(os.environ)
+        proc_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{proc_env.get('PATH', '')}"
+        proc_env.update(env)
+        self.watch = subprocess.Popen(
+            ["cargo", "lambda", "watch", "--ignore-changes", "--quiet",
+             "--invoke-address", "127.0.0.1", "--invoke-port", str(self.lambda_port),
+             "--concurrency", "4", "--env-file", str(env_file)],
+            cwd=ROOT, env=proc_env, stdout=self._log("functions"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.watch_env = env
+
+        def listening():
+            if self.watch.poll() is not None:
+                raise RuntimeError(f"cargo lambda watch exited; see {self.log_dir}/functions.log")
+            with socket.create_connection(("127.0.0.1", self.lambda_port), timeout=1):
+                return True
+
+        wait_for("cargo lambda watch", listening, timeout=120)
+
+    def stop_functions(self):
+        _stop(self.watch)
+        self.watch = None
+
+    def stop(self):
+        self.stop_functions()
+        _stop(self.emulator)
+        self.emulator = None
+        for f in self._logs:
+            f.close()
+        self._logs.clear()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- clients ---------------------------------------------------------------------------
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 2}, s3={"addressing_style": "path"}),
+        )
+
+    def control(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.endpoint}/_emulator/{path}", data=data, method=method,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    # --- the application -------------------------------------------------------------------
+
+    def reset(self):
+        self.control("POST", "reset")
+
+    def deploy(self, cfg: AppConfig):
+        """Creates what template.yaml creates: bucket, functions, state machine, notification."""
+        self.start_functions(cfg)
+        iam = self.client("iam")
+        for name in ("erasure-functions", "personalize-deletion", "erasure-state-machine"):
+            with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+                iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        s3 = self.client("s3")
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        lam = self.client("lambda")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("bootstrap", "served by cargo lambda watch")
+        for fn in FUNCTIONS:
+            with contextlib.suppress(lam.exceptions.ResourceConflictException):
+                lam.create_function(FunctionName=fn, Runtime="provided.al2023", Role=ROLE_ARN,
+                                    Handler="bootstrap", Code={"ZipFile": code.getvalue()}, Timeout=900)
+        definition = (ROOT / "statemachine" / "erasure.asl.json").read_text()
+        for placeholder, fn in SUBSTITUTIONS.items():
+            definition = definition.replace("${" + placeholder + "}", function_arn(fn))
+        sfn = self.client("stepfunctions")
+        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+        try:
+            sfn.describe_state_machine(stateMachineArn=sm_arn)
+            sfn.update_state_machine(stateMachineArn=sm_arn, definition=definition)
+        except sfn.exceptions.StateMachineDoesNotExist:
+            sfn.create_state_machine(name=STATE_MACHINE, definition=definition, type="STANDARD",
+                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/erasure-state-machine")
+        s3.put_bucket_notification_configuration(
+            Bucket=BUCKET,
+            NotificationConfiguration={"LambdaFunctionConfigurations": [{
+                "LambdaFunctionArn": function_arn("start-erasure"),
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "requests/"},
+                                                   {"Name": "suffix", "Value": ".csv"}]}},
+            }]},
+        )
+        self.state_machine_arn = sm_arn
+        return sm_arn
+
+    # --- seeding and reading back ----------------------------------------------------------
+
+    def dataset_group(self, name: str) -> str:
+        return self.control("POST", "personalize/dataset-groups", {"name": name})["datasetGroupArn"]
+
+    def seed_records(self, dataset_group_arn: str, records: dict[str, int]):
+        self.control("POST", "personalize/records", {"datasetGroupArn": dataset_group_arn, "records": records})
+
+    def records(self, dataset_group_arn: str) -> dict[str, int]:
+        q = urllib.request.quote(dataset_group_arn, safe="")
+        return self.control("GET", f"personalize/records?datasetGroupArn={q}")["records"]
+
+    def pinpoint_app(self, name: str) -> str:
+        return self.client("pinpoint").create_app(CreateApplicationRequest={"Name": name})["ApplicationResponse"]["Id"]
+
+    def seed_endpoints(self, application_id: str, users: dict[str, int]):
+        self.control("POST", "pinpoint/endpoints", {"applicationId": application_id, "users": users})
+
+    def endpoints(self, application_id: str) -> dict[str, list[str]]:
+        q = urllib.request.quote(application_id, safe="")
+        return self.control("GET", f"pinpoint/endpoints?applicationId={q}")["users"]
+
+    def upload(self, key: str, body: bytes) -> dict:
+        return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    def executions(self) -> list[dict]:
+        sfn = self.client("stepfunctions")
+        return sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+
+    def wait_for_execution(self, timeout: float = 180, on_event=None, name: str | None = None) -> dict:
+        """Waits until an execution (the only one, or the named one) ends; returns describe_execution."""
+        sfn = self.client("stepfunctions")
+
+        def find():
+            for e in self.executions():
+                if name is None or e["name"] == name:
+                    return e["executionArn"]
+            return None
+
+        arn = wait_for("the workflow to start", find, timeout=60)
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            d = sfn.describe_execution(executionArn=arn)
+            if on_event:
+                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+                for ev in events[seen:]:
+                    on_event(ev)
+                seen = len(events)
+            if d["status"] != "RUNNING":
+                return d
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the execution {arn} still runs after {timeout}s")
+            time.sleep(0.5)
+
+    def receipt(self, execution_name: str) -> dict:
+        body = self.client("s3").get_object(Bucket=BUCKET, Key=f"receipts/{execution_name}.json")["Body"].read()
+        return json.loads(body)
+
+
+def _stop(proc: subprocess.Popen | None):
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def build_functions():
+    """Builds the function binaries once, so the first invocation does not compile."""
+    cargo = shutil.which("cargo") or "cargo"
+    subprocess.run([cargo, "build", "--bins", "--quiet"], cwd=ROOT, check=True)
