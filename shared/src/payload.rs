@@ -284,12 +284,18 @@ mod tests {
         let s3: aws_lambda_events::s3::S3Event =
             serde_json::from_str(include_str!("../../events/s3-put.json")).expect("s3-put.json");
         assert_eq!(s3.records.len(), 1);
-        let _: ExecutionInput = serde_json::from_str(include_str!("../../events/prepare-request.json")).unwrap();
-        let _: JobSpec = serde_json::from_str(include_str!("../../events/create-deletion-job.json")).unwrap();
-        let item: JobItem = serde_json::from_str(include_str!("../../events/check-deletion-job.json")).unwrap();
+        let _: ExecutionInput =
+            serde_json::from_str(include_str!("../../events/prepare-request.json")).unwrap();
+        let _: JobSpec =
+            serde_json::from_str(include_str!("../../events/create-deletion-job.json")).unwrap();
+        let item: JobItem =
+            serde_json::from_str(include_str!("../../events/check-deletion-job.json")).unwrap();
         assert!(item.job.is_some());
-        let _: ShardSpec = serde_json::from_str(include_str!("../../events/erase-pinpoint-endpoints.json")).unwrap();
-        let fin: FinalizeInput = serde_json::from_str(include_str!("../../events/finalize-erasure.json")).unwrap();
+        let _: ShardSpec =
+            serde_json::from_str(include_str!("../../events/erase-pinpoint-endpoints.json"))
+                .unwrap();
+        let fin: FinalizeInput =
+            serde_json::from_str(include_str!("../../events/finalize-erasure.json")).unwrap();
         let (jobs, shards) = fin.results.expect("results");
         assert_eq!((jobs.len(), shards.len()), (1, 1));
     }
@@ -300,6 +306,9 @@ mod tests {
             r#"{"requestId":"x","bucket":"b","key":"k","index":3,"users":9,"error":{"Error":"States.Timeout","Cause":"c"}}"#,
         )
         .unwrap();
-        assert_eq!((item.index, item.users, item.error.unwrap().error.as_str()), (3, 9, "States.Timeout"));
+        assert_eq!(
+            (item.index, item.users, item.error.unwrap().error.as_str()),
+            (3, 9, "States.Timeout")
+        );
     }
 }

@@ -103,6 +103,9 @@ def test_same_file_twice_and_a_redelivered_event_start_one_execution_and_one_job
     # And the same S3 event delivered again, straight to the trigger.
     event = {"Records": [{
         "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-22T10:00:00.000Z",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
                "object": {"key": "requests/twice.csv", "eTag": first["ETag"].strip('"'), "size": len(body),
                           "versionId": first.get("VersionId")}},

@@ -128,3 +128,102 @@ pub async fn handle(
         None => Ok(summary),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
+    use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
+    use aws_sdk_sfn::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn cfg() -> StartConfig {
+        StartConfig {
+            state_machine_arn: "arn:sm".into(),
+            request_prefix: "requests/".into(),
+        }
+    }
+
+    fn event(records: &[(&str, &str, &str)]) -> S3Event {
+        let recs: Vec<serde_json::Value> = records
+            .iter()
+            .map(|(name, key, etag)| {
+                serde_json::json!({
+                    "eventName": name,
+                    "eventTime": "2026-11-22T10:00:00.000Z",
+                    "userIdentity": {"principalId": "AWS:X"},
+                    "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                    "s3": {"bucket": {"name": "b"}, "object": {"key": key, "eTag": etag, "size": 10, "versionId": "v1"}}
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({ "Records": recs })).unwrap()
+    }
+
+    fn started() -> StartExecutionOutput {
+        StartExecutionOutput::builder()
+            .execution_arn("arn:exec")
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_record_is_handled_and_keys_are_decoded() {
+        let expected = RequestId::derive("b", "requests/my file #1.csv", "e1").execution_name();
+        let rule = mock!(Client::start_execution)
+            .match_requests(move |r| {
+                let input: ExecutionInput =
+                    serde_json::from_str(r.input().unwrap_or("{}")).unwrap();
+                r.name() == Some(expected.as_str())
+                    && input.request.key == "requests/my file #1.csv"
+                    && input.request.version_id.as_deref() == Some("v1")
+            })
+            .then_output(started);
+        let other = mock!(Client::start_execution).then_output(started);
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&rule, &other]);
+        let ev = event(&[
+            ("ObjectCreated:Put", "requests/my+file+%231.csv", "\"e1\""),
+            (
+                "ObjectCreated:Put",
+                "work/abc/personalize/part-000.csv",
+                "e2",
+            ),
+            ("ObjectCreated:Put", "requests/notes.txt", "e3"),
+            ("ObjectRemoved:Delete", "requests/gone.csv", "e4"),
+            (
+                "ObjectCreated:CompleteMultipartUpload",
+                "requests/big.csv",
+                "e5",
+            ),
+        ]);
+        let summary = handle(&cfg(), &client, ev).await.unwrap();
+        assert_eq!(
+            (summary.started, summary.duplicates, summary.ignored),
+            (2, 0, 3)
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_repeat_is_a_duplicate_and_a_bad_record_does_not_stop_the_others() {
+        let dup = mock!(Client::start_execution)
+            .match_requests(|r| r.input().is_some_and(|i| i.contains("requests/a.csv")))
+            .then_error(|| {
+                StartExecutionError::ExecutionAlreadyExists(
+                    ExecutionAlreadyExists::builder().build(),
+                )
+            });
+        let ok = mock!(Client::start_execution).then_output(started);
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&dup, &ok]);
+        let ev = event(&[
+            ("ObjectCreated:Put", "requests/a.csv", "e1"),
+            ("ObjectCreated:Put", "requests/no-etag.csv", ""),
+            ("ObjectCreated:Put", "requests/b.csv", "e2"),
+        ]);
+        // The record without an ETag fails the invocation (so Lambda retries it), after the others ran.
+        let err = handle(&cfg(), &client, ev).await.unwrap_err();
+        assert_eq!(err.name(), "Invalid");
+        assert_eq!((dup.num_calls(), ok.num_calls()), (1, 1));
+    }
+}
