@@ -28,8 +28,8 @@ $(NODE_STAMP): tests/package.json
 demo: setup
 	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV)))
 
-## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests.
-test: setup lint test-rust test-e2e
+## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests, sam build.
+test: setup lint test-rust test-e2e build
 
 lint: setup
 	cargo fmt --all -- --check

@@ -201,14 +201,14 @@ class Stack:
 
     # --- clients ---------------------------------------------------------------------------
 
-    def client(self, service: str):
+    def client(self, service: str, attempts: int = 2):
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id="test",
             aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 2}, s3={"addressing_style": "path"}),
+            config=Config(retries={"total_max_attempts": attempts}, s3={"addressing_style": "path"}),
         )
 
     def control(self, method: str, path: str, body=None):

@@ -207,3 +207,44 @@ def test_objects_outside_the_request_prefix_or_not_csv_start_nothing(env):
 
     time.sleep(3)
     assert env.executions() == []
+
+
+def test_limit_exceeded_on_create_is_retried_by_the_state_machine(env):
+    dsgs, apps = deploy(env)
+    listed = {"quota-a": 1}
+    seed(env, dsgs, apps, listed)
+    # Three answers exhaust the SDK's own 3 attempts; the function then fails with the typed
+    # error LimitExceeded, which the state machine retries after its backoff.
+    env.control("POST", "faults", {"rules": [
+        {"service": "personalize", "operation": "CreateDataDeletionJob", "error": "LimitExceededException", "times": 3},
+    ]})
+    env.upload("requests/quota.csv", csv_of(listed))
+
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "SUCCEEDED"
+    history = env.client("stepfunctions").get_execution_history(executionArn=result["executionArn"], maxResults=1000)
+    errors = [e["lambdaFunctionFailedEventDetails"]["error"] for e in history["events"] if e["type"] == "LambdaFunctionFailed"]
+    assert errors == ["LimitExceeded"]
+    statuses = [c["status"] for c in calls(env, "CreateDataDeletionJob")]
+    assert statuses == [400, 400, 400, 200]
+    assert env.receipt(result["name"])["personalize"][0]["status"] == "COMPLETED"
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_creating_the_same_job_twice_finds_the_first(env):
+    dsgs, _ = deploy(env)
+    env.upload("work/0123456789abcdef0123456789abcdef/personalize/part-000.csv", b"USER_ID\nx\n")
+    spec = {
+        "requestId": "0123456789abcdef0123456789abcdef",
+        "datasetGroupArn": dsgs[0],
+        "part": 0,
+        "dataLocation": f"s3://{BUCKET}/work/0123456789abcdef0123456789abcdef/personalize/part-000.csv",
+        "users": 1,
+    }
+    lam = env.client("lambda")
+    first = json.loads(lam.invoke(FunctionName="create-deletion-job", Payload=json.dumps(spec))["Payload"].read())
+    again = json.loads(lam.invoke(FunctionName="create-deletion-job", Payload=json.dumps(spec))["Payload"].read())
+    assert first["reused"] is False and again["reused"] is True
+    assert first["jobArn"] == again["jobArn"]
+    assert [c["status"] for c in calls(env, "CreateDataDeletionJob")] == [200, 400]
+    assert len(env.control("GET", "personalize/jobs")["jobs"]) == 1
