@@ -248,3 +248,49 @@ def test_creating_the_same_job_twice_finds_the_first(env):
     assert first["jobArn"] == again["jobArn"]
     assert [c["status"] for c in calls(env, "CreateDataDeletionJob")] == [200, 400]
     assert len(env.control("GET", "personalize/jobs")["jobs"]) == 1
+
+
+def test_pinpoint_throttling_is_retried_inside_the_function_and_nobody_is_lost(env):
+    dsgs, apps = deploy(env, shard_users=20)
+    listed = {f"thr-{i:03d}": 1 for i in range(60)}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "pinpoint", "operation": "DeleteUserEndpoints", "error": "TooManyRequestsException", "probability": 0.3},
+    ]})
+    env.upload("requests/throttled.csv", csv_of(listed))
+
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "SUCCEEDED"
+    [pp] = env.receipt(result["name"])["pinpoint"]
+    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["failedUsers"]) == (60, 60, 0)
+    throttled = [c for c in calls(env, "DeleteUserEndpoints") if c["status"] == 429]
+    assert throttled, "the fault never fired"
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_a_refused_application_lists_its_users_as_failed_and_the_other_is_still_erased(env):
+    dsgs, apps = deploy(env, apps=2)
+    listed = {"refused-a": 1, "refused-b": 2}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "pinpoint", "operation": "DeleteUserEndpoints", "error": "ForbiddenException",
+         "match": {"applicationId": apps[1]}},
+    ]})
+    env.upload("requests/refused.csv", csv_of(listed))
+
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "FAILED"
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "PARTIAL"
+    ok, refused = receipt["pinpoint"]
+    assert (ok["applicationId"], ok["failedUsers"], ok["endpointsDeleted"]) == (apps[0], 0, 3)
+    assert (refused["applicationId"], refused["failedUsers"]) == (apps[1], 2)
+    assert refused["failureReasons"] == {"access denied": 2}
+    assert "could not be deleted" in receipt["reason"] and apps[1] in receipt["reason"]
+    # The failed users are listed in the request's own work folder, not in the receipt.
+    [key] = refused["failedUsersKeys"]
+    body = env.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    assert sorted(body.splitlines()[1:]) == ["refused-a,access denied", "refused-b,access denied"]
+    assert not any(u in json.dumps(receipt) for u in listed)
+    assert not any(env.endpoints(apps[0]).get(u) for u in listed)
+    assert {u: len(env.endpoints(apps[1]).get(u, [])) for u in listed} == listed
