@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 STAMP := $(VENV)/.installed-$(shell cksum < tests/requirements.txt | cut -d' ' -f1)
 NODE_STAMP := tests/node_modules/.installed
 
-.PHONY: setup demo test test-rust test-e2e lint build clean
+.PHONY: setup demo validate test test-rust test-e2e lint build clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -28,6 +28,11 @@ $(NODE_STAMP): tests/package.json
 demo: setup
 	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV)))
 
+## validate: check a request file with the workflow's own rules before uploading it (make validate CSV=path).
+validate:
+	@test -n "$(CSV)" || { echo "usage: make validate CSV=path/to/file.csv"; exit 2; }
+	cargo run --quiet --release -p erasure-cli -- validate $(abspath $(CSV))
+
 ## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests, sam build.
 test: setup lint test-rust test-e2e build
 
@@ -39,6 +44,7 @@ lint: setup
 
 test-rust:
 	cargo test --workspace --quiet
+	cargo test -p erasure-shared --no-default-features --quiet
 
 test-e2e: setup
 	$(PY) -m pytest tests -q

@@ -1,7 +1,5 @@
 //! Typed errors whose names Step Functions can match in Retry and Catch.
 
-use lambda_runtime::Diagnostic;
-
 /// An error a step hands back to Step Functions; its variant name becomes the `Error` the state machine sees.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErasureError {
@@ -58,9 +56,10 @@ impl ErasureError {
     }
 }
 
-impl From<ErasureError> for Diagnostic {
+#[cfg(feature = "aws")]
+impl From<ErasureError> for lambda_runtime::Diagnostic {
     fn from(e: ErasureError) -> Self {
-        Diagnostic {
+        lambda_runtime::Diagnostic {
             error_type: e.name().to_string(),
             error_message: e.to_string(),
         }
@@ -81,8 +80,10 @@ pub struct ConfigError {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "aws")]
     #[test]
     fn diagnostic_carries_the_variant_name() {
+        use lambda_runtime::Diagnostic;
         let d: Diagnostic = ErasureError::LimitExceeded("5 pending".into()).into();
         assert_eq!(d.error_type, "LimitExceeded");
         assert!(d.error_message.contains("5 pending"));

@@ -279,6 +279,7 @@ mod tests {
 
     /// The sample events in events/ (for `sam local invoke -e` and `cargo lambda invoke`) must
     /// stay readable by the functions they are for.
+    #[cfg(feature = "aws")]
     #[test]
     fn sample_events_match_the_handlers_inputs() {
         let s3: aws_lambda_events::s3::S3Event =
