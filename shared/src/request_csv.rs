@@ -16,6 +16,8 @@ use std::hash::{Hash, Hasher};
 pub const HEADER: &str = "USER_ID";
 /// Personalize's limit on a USER_ID, in characters.
 pub const MAX_ID_CHARS: usize = 256;
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
 /// How many rejected rows a result lists by line (the count is always complete).
 pub const MAX_LISTED_REJECTIONS: usize = 100;
 
@@ -180,6 +182,7 @@ pub struct RequestReader {
     policy: BadRowPolicy,
     lex: Lex,
     at_start: bool,
+    head: Vec<u8>,
     skip_lf: bool,
     line: u64,
     record_line: u64,
@@ -201,6 +204,7 @@ impl RequestReader {
             policy,
             lex: Lex::FieldStart,
             at_start: true,
+            head: Vec::with_capacity(3),
             skip_lf: false,
             line: 1,
             record_line: 1,
@@ -223,13 +227,31 @@ impl RequestReader {
 
     /// Feeds the next chunk of the file.
     pub fn push(&mut self, mut chunk: &[u8], on_id: &mut dyn FnMut(&str)) {
-        if self.at_start && !chunk.is_empty() {
-            // A UTF-8 BOM may be split across chunks only in theory: S3 chunks are far larger.
-            if let Some(rest) = chunk.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-                chunk = rest;
+        if self.at_start {
+            // A UTF-8 BOM is dropped, even when it arrives split across chunks.
+            while let (Some(&b), Some(&want)) = (chunk.first(), BOM.get(self.head.len())) {
+                if b != want {
+                    break;
+                }
+                self.head.push(b);
+                chunk = &chunk[1..];
             }
-            self.at_start = false;
+            if self.head.len() == BOM.len() {
+                self.head.clear();
+                self.at_start = false;
+            } else if chunk.is_empty() {
+                return;
+            } else {
+                // Not a BOM after all: what was held back is data.
+                self.at_start = false;
+                let head = std::mem::take(&mut self.head);
+                self.feed(&head, on_id);
+            }
         }
+        self.feed(chunk, on_id);
+    }
+
+    fn feed(&mut self, chunk: &[u8], on_id: &mut dyn FnMut(&str)) {
         for &b in chunk {
             if self.fatal.is_some() {
                 return;
@@ -504,7 +526,7 @@ mod tests {
 
     #[test]
     fn chunk_boundaries_do_not_matter() {
-        let input = b"USER_ID\r\n\"a\"\"b\"\r\nc\r\n\"d,e\"\r\n";
+        let input = b"\xef\xbb\xbfUSER_ID\r\n\"a\"\"b\"\r\nc\r\n\"d,e\"\r\n";
         let (whole, _, _) = read_all(input, BadRowPolicy::RejectFile);
         for split in 1..input.len() {
             let mut ids = Vec::new();
