@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod config;
 pub mod error;
+pub mod fingerprint_set;
 pub mod naming;
 pub mod payload;
 #[cfg(feature = "aws")]

@@ -47,8 +47,8 @@ pub struct Splitter {
     ready: Vec<Finished>,
 }
 
-fn with_header() -> Vec<u8> {
-    let mut v = Vec::with_capacity(64 * 1024);
+fn with_header(capacity: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(capacity);
     v.extend_from_slice(HEADER.as_bytes());
     v.push(b'\n');
     v
@@ -59,10 +59,10 @@ impl Splitter {
     pub fn new(limits: SplitLimits) -> Self {
         Splitter {
             limits,
-            part: with_header(),
+            part: with_header(64 * 1024),
             part_users: 0,
             part_index: 0,
-            shard: with_header(),
+            shard: with_header(64 * 1024),
             shard_users: 0,
             shard_index: 0,
             line: Vec::with_capacity(600),
@@ -105,7 +105,7 @@ impl Splitter {
     }
 
     fn close_part(&mut self) {
-        let body = std::mem::replace(&mut self.part, with_header());
+        let body = std::mem::replace(&mut self.part, with_header(64 * 1024));
         self.ready.push(Finished::Part {
             index: self.part_index,
             body,
@@ -116,7 +116,7 @@ impl Splitter {
     }
 
     fn close_shard(&mut self) {
-        let body = std::mem::replace(&mut self.shard, with_header());
+        let body = std::mem::replace(&mut self.shard, with_header(64 * 1024));
         self.ready.push(Finished::Shard {
             index: self.shard_index,
             body,
