@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 STAMP := $(VENV)/.installed-$(shell cksum < tests/requirements.txt | cut -d' ' -f1)
 NODE_STAMP := tests/node_modules/.installed
 
-.PHONY: setup demo validate test test-rust test-e2e lint build clean
+.PHONY: setup demo validate fuzz test test-rust test-e2e lint build clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -32,6 +32,15 @@ demo: setup
 validate:
 	@test -n "$(CSV)" || { echo "usage: make validate CSV=path/to/file.csv"; exit 2; }
 	cargo run --quiet --release -p erasure-cli -- validate $(abspath $(CSV))
+
+## fuzz: fuzz the request parser for FUZZ_SECONDS (default 300); not part of `make test`.
+FUZZ_SECONDS ?= 300
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/request_csv
+	# cargo fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+	RUSTC_BOOTSTRAP=1 cargo fuzz run request_csv fuzz/corpus/request_csv tests/corpus -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1
 
 ## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests, sam build.
 test: setup lint test-rust test-e2e build

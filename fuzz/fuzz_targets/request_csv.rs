@@ -1,0 +1,35 @@
+//! Fuzzes the request reader: any bytes, in any chunking, must not panic, must give the same
+//! result whole or chunked, and must only ever yield valid, distinct IDs.
+#![no_main]
+
+use erasure::request_csv::{read_all, BadRowPolicy, RequestReader, MAX_ID_CHARS};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&chunk, bytes)) = data.split_first() else { return };
+    let chunk = usize::from(chunk).max(1);
+    for policy in [BadRowPolicy::RejectFile, BadRowPolicy::SkipRow] {
+        let (whole, whole_stats, whole_verdict) = read_all(bytes, policy);
+        let mut ids = Vec::new();
+        let mut r = RequestReader::new(policy);
+        for c in bytes.chunks(chunk) {
+            r.push(c, &mut |id| ids.push(id.to_string()));
+        }
+        let (stats, verdict) = r.finish(&mut |id| ids.push(id.to_string()));
+        if whole_verdict.is_ok() {
+            assert_eq!(&ids, &whole, "chunking changed the IDs");
+        }
+        assert_eq!(verdict.is_ok(), whole_verdict.is_ok(), "chunking changed the verdict");
+        if verdict.is_ok() {
+            assert_eq!(stats, whole_stats);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for id in &whole {
+            assert!(!id.trim().is_empty());
+            assert_eq!(id.trim(), id);
+            assert!(id.chars().count() <= MAX_ID_CHARS);
+            assert!(!id.chars().any(char::is_control));
+            assert!(seen.insert(id.clone()), "an ID came out twice");
+        }
+    }
+});
