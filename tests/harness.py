@@ -112,7 +112,7 @@ class Stack:
     def start(self):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.emulator = subprocess.Popen(
-            [sys.executable, "-m", "tests.emulation", "--port", str(self.emu_port),
+            [sys.executable, "-m", "tests.emulator", "--port", str(self.emu_port),
              "--lambda-endpoint", f"http://127.0.0.1:{self.lambda_port}"],
             cwd=ROOT, env=env, stdout=self._log("emulator"), stderr=subprocess.STDOUT,
             start_new_session=True,

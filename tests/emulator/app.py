@@ -1,0 +1,232 @@
+"""The one WSGI application: control API, Personalize, Pinpoint, and moto for everything else.
+
+Routing: a path under /_emulator/ is the control API. Otherwise the SigV4 credential scope of the
+Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`) names the service:
+`personalize` and `mobiletargeting` are served here, anything else goes to moto. Unsigned
+requests fall back to the X-Amz-Target prefix (AmazonPersonalize.) and the path (/v1/apps).
+
+Control API (plain JSON, no auth):
+
+    GET  /_emulator/health                       {"ok": true}
+    POST /_emulator/reset                        clears Personalize, Pinpoint, faults, call log, moto
+    GET|POST /_emulator/personalize/config       {"pending_seconds", "in_progress_seconds",
+                                                  "max_pending_per_group", "max_input_bytes"}
+    POST /_emulator/personalize/dataset-groups   {"name", "region"?} -> {"datasetGroupArn"}
+    POST /_emulator/personalize/records          {"datasetGroupArn", "records": {user: n}} (adds)
+    GET  /_emulator/personalize/records?datasetGroupArn=...   -> {"records": {user: n}}
+    GET  /_emulator/personalize/jobs             -> {"jobs": [DataDeletionJob...]}
+    GET|POST /_emulator/pinpoint/config          {"rate": float|null, "burst": int, "latency_ms": int,
+                                                  "operations": [..]|null}
+    POST /_emulator/pinpoint/apps                {"name", "id"?, "region"?} -> ApplicationResponse
+    POST /_emulator/pinpoint/endpoints           {"applicationId", "users": {user: n}} (adds n each)
+    GET  /_emulator/pinpoint/endpoints?applicationId=...      -> {"users": {user: [endpoint ids]}}
+    GET|POST /_emulator/faults                   {"rules": [...]} (POST replaces; see faults.py)
+    GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
+                                                  "ts", "applicationId"|"datasetGroupArn"|"jobName"...}]
+    GET  /_emulator/lambda                       {"endpoint", "invocations", "failures"}
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import uuid
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from . import moto_glue
+from .faults import Faults, ServiceError
+from .logs import where
+from .personalize import Personalize
+from .pinpoint import Pinpoint
+
+LOG = logging.getLogger("emulator")
+
+JSON_11 = "application/x-amz-json-1.1"
+REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+def scope_of(environ) -> tuple[str | None, str]:
+    """(service, region) of a SigV4-signed request's credential scope; (None, us-east-1) if unsigned."""
+    auth = environ.get("HTTP_AUTHORIZATION")
+    if auth:
+        i = auth.find("Credential=")
+        if i >= 0:
+            end = auth.find(",", i)
+            parts = auth[i + 11:end if end >= 0 else None].strip().split("/")
+            if len(parts) == 5:
+                return parts[3], parts[2]
+    return None, "us-east-1"
+
+
+class Emulator:
+    def __init__(self, moto_app, forwarder=None):
+        self.moto = moto_app
+        self.forwarder = forwarder
+        self.lock = threading.RLock()  # the one lock around the emulation's state
+        self.faults = Faults(self.lock)
+        self.personalize = Personalize(self.lock, self.faults, moto_glue.read_csvs)
+        self.pinpoint = Pinpoint(self.lock, self.faults)
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="personalize-ticker", daemon=True)
+        self._ticker.start()
+
+    def _tick(self):
+        while not self._stop.wait(0.2):
+            try:
+                self.personalize.tick()
+            except Exception as e:  # noqa: BLE001 - keep ticking
+                LOG.error("personalize ticker: %s", where(e))
+
+    def stop(self):
+        self._stop.set()
+
+    # --- dispatch --------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_emulator/"):
+            return self.control(environ, start_response, path[len("/_emulator/"):])
+        service, region = scope_of(environ)
+        if service is None:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith("AmazonPersonalize."):
+                service = "personalize"
+            elif path.startswith("/v1/apps"):
+                service = "mobiletargeting"
+        if service == "personalize":
+            return self.serve_personalize(environ, start_response, region)
+        if service == "mobiletargeting":
+            return self.serve_pinpoint(environ, start_response, region)
+        return self.moto(environ, start_response)
+
+    @staticmethod
+    def body(environ) -> bytes:
+        try:
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            n = 0
+        return environ["wsgi.input"].read(n) if n > 0 else b""
+
+    @staticmethod
+    def reply(start_response, status: int, payload, headers=(), content_type="application/json"):
+        data = b"" if payload is None else json.dumps(payload).encode()
+        start_response(f"{status} {REASONS.get(status, 'Unknown')}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(data))),
+                        ("x-amzn-RequestId", str(uuid.uuid4())), *headers])
+        return [data]
+
+    # --- Personalize (awsJson1_1) ----------------------------------------------------------
+
+    def serve_personalize(self, environ, start_response, region):
+        op = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[2]
+        raw = self.body(environ)
+        if not self.personalize.handles(op):
+            # Not a data deletion / dataset group call: moto's Personalize (schemas) answers.
+            environ["wsgi.input"] = io.BytesIO(raw)
+            environ["CONTENT_LENGTH"] = str(len(raw))
+            return self.moto(environ, start_response)
+        try:
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError:
+                raise ServiceError("SerializationException", "Request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise ServiceError("SerializationException", "Request body must be a JSON object")
+            out = self.personalize.handle(op, body, region)
+            return self.reply(start_response, 200, out, content_type=JSON_11)
+        except ServiceError as e:
+            return self.reply(start_response, e.status, {"__type": e.code, "message": e.message},
+                              [("x-amzn-ErrorType", e.code)], content_type=JSON_11)
+        except Exception as e:  # noqa: BLE001
+            LOG.error("personalize %s: internal error: %s", op, where(e))
+            return self.reply(start_response, 500, {"__type": "InternalFailure", "message": "emulator error"},
+                              [("x-amzn-ErrorType", "InternalFailure")], content_type=JSON_11)
+
+    # --- Pinpoint (restJson1) --------------------------------------------------------------
+
+    def serve_pinpoint(self, environ, start_response, region):
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        if not raw_uri.startswith("/"):
+            raw_uri = urlsplit(raw_uri).path or "/"
+        raw_path = raw_uri.split("?", 1)[0]
+        try:
+            raw = self.body(environ)
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                raise ServiceError("BadRequestException", "Request body is not valid JSON", 400) from None
+            status, out = self.pinpoint.handle(environ["REQUEST_METHOD"], raw_path, body, region)
+            return self.reply(start_response, status, out)
+        except ServiceError as e:
+            return self.reply(start_response, e.status, {"Message": e.message, "RequestID": str(uuid.uuid4())},
+                              [("x-amzn-ErrorType", e.code)])
+        except Exception as e:  # noqa: BLE001
+            LOG.error("pinpoint: internal error: %s", where(e))
+            return self.reply(start_response, 500, {"Message": "emulator error", "RequestID": str(uuid.uuid4())},
+                              [("x-amzn-ErrorType", "InternalServerErrorException")])
+
+    # --- control API -----------------------------------------------------------------------
+
+    def control(self, environ, start_response, route):
+        method = environ["REQUEST_METHOD"]
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        try:
+            raw = self.body(environ)
+            body = json.loads(raw) if raw else {}
+            status, out = self.route_control(method, route.rstrip("/"), query, body)
+            return self.reply(start_response, status, out)
+        except ServiceError as e:
+            return self.reply(start_response, e.status, {"error": e.code, "message": e.message})
+        except (KeyError, ValueError, TypeError) as e:
+            return self.reply(start_response, 400, {"error": "BadControlRequest", "message": f"{type(e).__name__}: {e}"})
+        except Exception as e:  # noqa: BLE001
+            LOG.error("control %s %s: %s", method, route, where(e))
+            return self.reply(start_response, 500, {"error": "EmulatorError", "message": type(e).__name__})
+
+    def route_control(self, method, route, query, body):
+        post = method == "POST"
+        if route == "health":
+            return 200, {"ok": True}
+        if route == "reset" and post:
+            moto_glue.reset_moto()
+            with self.lock:
+                self.faults.reset()
+                self.personalize.reset()
+                self.pinpoint.reset()
+            LOG.info("reset")
+            return 200, {"reset": True}
+        if route == "personalize/config":
+            return 200, (self.personalize.configure(body) if post else self.personalize.config())
+        if route == "personalize/dataset-groups" and post:
+            return 200, {"datasetGroupArn": self.personalize.create_group(body["name"], body.get("region", "us-east-1"))}
+        if route == "personalize/records":
+            if post:
+                total = self.personalize.add_records(body["datasetGroupArn"], body["records"])
+                return 200, {"ok": True, "total": total}
+            return 200, {"records": self.personalize.get_records(query["datasetGroupArn"])}
+        if route == "personalize/jobs":
+            return 200, {"jobs": self.personalize.list_jobs()}
+        if route == "pinpoint/config":
+            return 200, (self.pinpoint.configure(body) if post else self.pinpoint.config())
+        if route == "pinpoint/apps" and post:
+            return 200, self.pinpoint.create_app(body.get("name", "app"), body.get("tags"),
+                                                 body.get("region", "us-east-1"), body.get("id"))
+        if route == "pinpoint/endpoints":
+            if post:
+                return 200, {"ok": True, "created": self.pinpoint.seed(body["applicationId"], body["users"])}
+            return 200, {"users": self.pinpoint.users(query["applicationId"])}
+        if route == "faults":
+            if post:
+                self.faults.set(body.get("rules", []))
+            return 200, {"rules": self.faults.describe()}
+        if route == "calls":
+            since = float(query["since"]) if "since" in query else None
+            return 200, self.faults.read_calls(query.get("service"), query.get("operation"), since)
+        if route == "lambda":
+            f = self.forwarder
+            return 200, {"endpoint": f.endpoint if f else None, "invocations": f.invocations if f else 0,
+                         "failures": f.failures if f else 0}
+        raise ServiceError("NotFound", f"no control route {method} /_emulator/{route}", 404)

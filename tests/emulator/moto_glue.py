@@ -1,0 +1,249 @@
+"""What moto needs to run this project without Docker, and to look like AWS where it matters.
+
+- Step Functions executes the real ASL (moto's engine, switched on at start and after reset).
+  The engine invokes Lambda through a boto3 client pointed at http://localhost:$MOTO_PORT, i.e.
+  back into this same server.
+- Every Lambda invocation (Invoke API, the Step Functions engine, S3 notifications) is forwarded
+  to `{lambda_endpoint}/2015-03-31/functions/{name}/invocations` (`cargo lambda watch`).
+  cargo lambda answers a handler error with HTTP 500 and {"errorType", "errorMessage"}; that
+  becomes a function error (X-Amz-Function-Error: Unhandled, the JSON as payload), which is what
+  AWS returns and what the Step Functions engine turns into Error == errorType.
+- S3 -> Lambda notifications are delivered asynchronously (moto delivers them inside the PutObject
+  request and swallows every error) with AWS's two retries on a function error, and the event
+  records carry the fields AWS's do.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+LOG = logging.getLogger("emulator.lambda")
+
+ACCOUNT = "123456789012"
+FORWARD_ERROR = "EmulatorForwardError"
+
+
+class Forwarder:
+    def __init__(self, endpoint: str, timeout: float = 900.0, async_retry_delays=(1.0, 2.0)):
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+        self.async_retry_delays = tuple(async_retry_delays)
+        self.lock = threading.Lock()
+        self.invocations = 0
+        self.failures = 0
+
+    def invoke(self, name: str, event) -> tuple[str, bool]:
+        """(payload, errored) of one synchronous invocation of function `name`."""
+        if isinstance(event, (bytes, str)):
+            data = event.encode() if isinstance(event, str) else event
+        else:
+            data = json.dumps({} if event is None else event).encode()
+        url = f"{self.endpoint}/2015-03-31/functions/{name}/invocations"
+        req = urllib.request.Request(url, data=data, method="POST", headers={"content-type": "application/json"})
+        started = time.monotonic()
+        with self.lock:
+            self.invocations += 1
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                body = resp.read().decode("utf-8", errors="replace")
+                errored = bool(resp.headers.get("X-Amz-Function-Error"))
+            LOG.info("lambda %s: ok=%s in %.0f ms", name, not errored, (time.monotonic() - started) * 1000)
+            return body, errored
+        except urllib.error.HTTPError as e:
+            raw = e.read().decode("utf-8", errors="replace")
+            try:
+                payload = json.loads(raw)
+                ok = isinstance(payload, dict) and isinstance(payload.get("errorType"), str)
+            except ValueError:
+                ok = False
+            if not ok:
+                payload = {"errorType": FORWARD_ERROR,
+                           "errorMessage": f"function server answered HTTP {e.code} for {name}: {raw[:300]}"}
+            LOG.info("lambda %s: function error (HTTP %s) in %.0f ms", name, e.code,
+                     (time.monotonic() - started) * 1000)
+            with self.lock:
+                self.failures += 1
+            return json.dumps(payload), True
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            LOG.error("lambda %s: forward target %s unreachable: %s", name, self.endpoint, reason)
+            with self.lock:
+                self.failures += 1
+            payload = {"errorType": FORWARD_ERROR,
+                       "errorMessage": f"cannot reach the Lambda forward target {url}: {reason}"}
+            return json.dumps(payload), True
+
+    def invoke_async(self, name: str, event, what: str = "event"):
+        """An asynchronous invocation: returns at once; on a function error, AWS's two more tries."""
+
+        def run():
+            for attempt in range(1 + len(self.async_retry_delays)):
+                _, errored = self.invoke(name, event)
+                if not errored:
+                    return
+                if attempt < len(self.async_retry_delays):
+                    time.sleep(self.async_retry_delays[attempt])
+            LOG.warning("lambda %s: asynchronous %s failed after %d tries", name, what,
+                        1 + len(self.async_retry_delays))
+
+        threading.Thread(target=run, name=f"async-invoke-{name}", daemon=True).start()
+
+
+FORWARDER: Forwarder | None = None
+
+
+def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry_delays=(1.0, 2.0)) -> Forwarder:
+    global FORWARDER
+    # The Step Functions engine's boto3 clients call back into this server (moto_server_port()).
+    os.environ["MOTO_PORT"] = str(port)
+    FORWARDER = Forwarder(lambda_endpoint, timeout, async_retry_delays)
+    enable_sfn_execution()
+
+    import moto.awslambda.models as lambda_models
+    import moto.s3.notifications as notifications
+
+    def _invoke_lambda(self, event=None) -> tuple[str, bool, str]:
+        # moto's contract: (payload text, errored, log text). No Docker: forward.
+        if isinstance(event, str):  # moto passes "{}" (a string) for an empty body
+            try:
+                event = json.loads(event)
+            except ValueError:
+                pass
+        payload, errored = FORWARDER.invoke(self.function_name, event)
+        return payload, errored, ""
+
+    def invoke(self, body, request_headers, response_headers):
+        # moto's LambdaFunction.invoke, except: a function error is "Unhandled" (as AWS says for
+        # an error the runtime reports), and InvocationType=Event returns at once (202).
+        event = json.loads(body) if body else {}
+        inv_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
+        if inv_type == "Event":
+            FORWARDER.invoke_async(self.function_name, event, "Invoke")
+            return ""
+        if inv_type == "DryRun":
+            return ""
+        res, errored, logs = self._invoke_lambda(event=event)
+        if errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        response_headers["x-amz-executed-version"] = str(self.version)
+        response_headers["x-amz-log-result"] = base64.b64encode(logs.encode()).decode()
+        return res.encode("utf-8")
+
+    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+    lambda_models.LambdaFunction.invoke = invoke
+
+    original_event = notifications._get_s3_event
+
+    def s3_event(event_name, bucket, key, notification_id):
+        event = original_event(event_name, bucket, key, notification_id)
+        for rec in event["Records"]:
+            rec["userIdentity"] = {"principalId": "AWS:EMULATOR"}
+            rec["requestParameters"] = {"sourceIPAddress": "127.0.0.1"}
+            rec["responseElements"] = {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                                       "x-amz-id-2": uuid.uuid4().hex}
+            rec["s3"]["bucket"]["ownerIdentity"] = {"principalId": "EMULATOR"}
+            obj = rec["s3"]["object"]
+            version = getattr(key, "version_id", None)
+            if version and str(version) != "null":
+                obj["versionId"] = str(version)
+            obj["sequencer"] = f"{time.time_ns():016X}"
+        return event
+
+    notifications._get_s3_event = s3_event
+
+    def invoke_awslambda(account_id, event_body, fn_arn, region_name):
+        from moto.awslambda.utils import get_backend
+
+        try:
+            fn = get_backend(account_id, region_name).get_function(fn_arn)
+        except Exception:  # noqa: BLE001 - no such function: S3 drops the event, as moto does
+            LOG.warning("S3 notification for a function that does not exist: dropped")
+            return
+        FORWARDER.invoke_async(fn.function_name, event_body, "S3 notification")
+
+    notifications._invoke_awslambda = invoke_awslambda
+
+    _patch_sfn_json()
+    return FORWARDER
+
+
+def enable_sfn_execution():
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+
+def _patch_sfn_json():
+    """The engine keeps some context values ($$.Execution.StartTime, ...) as datetimes, which
+    moto's responses cannot serialise when an output carries them; AWS gives ISO 8601 strings."""
+    import moto.stepfunctions.responses as sfn_responses
+
+    class _Json:
+        loads = staticmethod(json.loads)
+        JSONDecodeError = json.JSONDecodeError
+
+        @staticmethod
+        def dumps(obj, **kw):
+            kw.setdefault("default", _iso)
+            return json.dumps(obj, **kw)
+
+    sfn_responses.json = _Json
+
+
+def _iso(value):
+    """A datetime as AWS writes it in execution data: 2026-01-02T03:04:05.678Z."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_csvs(bucket: str, key: str) -> list[tuple[str, bytes]]:
+    """The user-list files a deletion job reads: the object `key`, or every .csv below the
+    folder `key/`. LookupError(reason) when it cannot be read."""
+    from moto.s3.models import FakeKey, s3_backends
+
+    backend = s3_backends[ACCOUNT]["aws"]
+    where = f"s3://{bucket}/{key}"
+    try:
+        b = backend.get_bucket(bucket)
+    except Exception:  # noqa: BLE001 - MissingBucket
+        raise LookupError(f"Failed to read {where}: the bucket does not exist or access is denied.") from None
+    if key.endswith("/"):
+        names = sorted(k for k in list(b.keys.keys()) if k.startswith(key) and k.lower().endswith(".csv"))
+    else:
+        names = [key]
+    files = []
+    for name in names:
+        try:
+            obj = backend.get_object(bucket, name)
+        except Exception:  # noqa: BLE001
+            obj = None
+        if not isinstance(obj, FakeKey):  # missing, or a delete marker
+            if key.endswith("/"):
+                continue
+            raise LookupError(f"Failed to read {where}: the object does not exist or access is denied.")
+        files.append((name, obj.value))
+    if not files:
+        raise LookupError(f"No .csv file found under {where}.")
+    return files
+
+
+def reset_moto():
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+    enable_sfn_execution()
