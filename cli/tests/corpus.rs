@@ -102,33 +102,19 @@ fn every_corpus_file_gets_its_expected_verdict() {
 
 #[test]
 fn usage_and_io_errors_exit_2() {
-    let bin = env!("CARGO_BIN_EXE_erasure");
-    assert_eq!(Command::new(bin).output().unwrap().status.code(), Some(2));
-    assert_eq!(
-        Command::new(bin)
-            .arg("frobnicate")
+    let exit_code = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_erasure"))
+            .args(args)
             .output()
             .unwrap()
             .status
-            .code(),
-        Some(2)
-    );
+            .code()
+    };
+    assert_eq!(exit_code(&[]), Some(2));
+    assert_eq!(exit_code(&["frobnicate"]), Some(2));
+    assert_eq!(exit_code(&["validate", "/nonexistent/x.csv"]), Some(2));
     assert_eq!(
-        Command::new(bin)
-            .args(["validate", "/nonexistent/x.csv"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        Command::new(bin)
-            .args(["validate", "a.csv", "--policy", "maybe"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
+        exit_code(&["validate", "a.csv", "--policy", "maybe"]),
         Some(2)
     );
 }

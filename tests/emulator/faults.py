@@ -87,6 +87,14 @@ class Rule:
             return self.status
         return STATUS.get(self.error or "", default_status)
 
+    def fire(self):
+        """Applies the rule to the call at hand: its latency, then its error, if it has one."""
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        if self.error:
+            raise ServiceError(self.error, self.message or f"Injected fault: {self.error}",
+                               self.status_for(400), injected=True)
+
     def describe(self) -> dict:
         out = {k: getattr(self, k) for k in self.FIELDS}
         return {k: v for k, v in out.items() if v not in (None, {}, 0.0) or k in ("times",)}

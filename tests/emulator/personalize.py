@@ -126,11 +126,7 @@ class Personalize:
         try:
             rule = self.faults.take("personalize", operation, attrs)
             if rule is not None:
-                if rule.latency_ms:
-                    time.sleep(rule.latency_ms / 1000)
-                if rule.error:
-                    raise ServiceError(rule.error, rule.message or f"Injected fault: {rule.error}",
-                                       rule.status_for(400), injected=True)
+                rule.fire()
             with self.lock:
                 self.advance()
                 out = getattr(self, "op_" + operation)(body, region)

@@ -143,11 +143,7 @@ class Pinpoint:
                         raise ServiceError("TooManyRequestsException", "Too many requests", 429)
                 rule = self.faults.take("pinpoint", op, attrs) if self.faults.rules else None
             if rule is not None:
-                if rule.latency_ms:
-                    time.sleep(rule.latency_ms / 1000)
-                if rule.error:
-                    raise ServiceError(rule.error, rule.message or f"Injected fault: {rule.error}",
-                                       rule.status_for(400), injected=True)
+                rule.fire()
             with self.lock:
                 status, out = getattr(self, "op_" + op)(app_id, sub, body if body is not None else {}, region)
             self.faults.log("pinpoint", op, status, attrs)
