@@ -291,6 +291,17 @@ class Stack:
     def upload(self, key: str, body: bytes) -> dict:
         return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
 
+    def invoke(self, function: str, payload: dict, timeout: float = 300) -> dict:
+        """Invokes one function directly (as `cargo lambda invoke` does); raises on a function error."""
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.lambda_port}/2015-03-31/functions/{function}/invocations",
+            data=json.dumps(payload).encode(), method="POST", headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            result = json.loads(r.read() or b"null")
+            if r.headers.get("X-Amz-Function-Error") or (isinstance(result, dict) and "errorType" in result):
+                raise RuntimeError(f"{function} failed: {result}")
+            return result
+
     def executions(self) -> list[dict]:
         sfn = self.client("stepfunctions")
         return sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]

@@ -93,7 +93,8 @@ impl Produced {
     fn take(&mut self, ready: Vec<Finished>) {
         for f in ready {
             match f {
-                Finished::Part { body, users, .. } => self.parts.push((body.len() as u64, users)),
+                Finished::PartEnd { users, bytes, .. } => self.parts.push((bytes, users)),
+                Finished::PartChunk { .. } => {}
                 Finished::Shard { .. } => self.shards += 1,
             }
         }

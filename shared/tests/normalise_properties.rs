@@ -2,7 +2,7 @@
 //! the quoting, blanks, line ends or duplicates; and normalising the normalised copy changes nothing.
 
 use erasure::request_csv::{read_all, BadRowPolicy};
-use erasure::split::{Finished, SplitLimits, Splitter};
+use erasure::split::{assemble_parts, SplitLimits, Splitter};
 use proptest::prelude::*;
 
 /// A valid ID: no control characters, not blank, at most 256 characters once trimmed.
@@ -76,12 +76,9 @@ fn normalised(ids: &[String], max_part_bytes: u64) -> Vec<Vec<u8>> {
     for id in ids {
         s.add(id);
     }
-    s.finish()
+    assemble_parts(&s.finish())
         .into_iter()
-        .filter_map(|f| match f {
-            Finished::Part { body, .. } => Some(body),
-            Finished::Shard { .. } => None,
-        })
+        .map(|(_, body, _)| body)
         .collect()
 }
 

@@ -74,3 +74,40 @@ def test_many_parts_never_exceed_the_pending_jobs_quota(deployed):
     creates = [c for c in stack.control("GET", "calls") if c["operation"] == "CreateDataDeletionJob"]
     assert [c["status"] for c in creates] == [200] * 10, "the quota was discovered by failing"
     assert stack.records(dsg) == {}
+
+
+def test_a_request_larger_than_a_part_is_split_and_written_in_multipart_pieces(deployed):
+    """20 MB of IDs with 12 MB parts: two parts, each uploaded to S3 in 8 MiB multipart pieces
+    (the prepare function never holds a whole part), and together exactly the distinct IDs."""
+    stack, dsg, app = deployed
+    stack.deploy(AppConfig(dataset_group_arns=[dsg], application_ids=[app],
+                           max_part_bytes=12_000_000, shard_users=200_000))
+    ids = [f"big-user-{i:09d}-{'x' * 8}" for i in range(650_000)]
+    body = ("USER_ID\n" + "\n".join(ids) + "\n" + ids[7] + "\n").encode()
+    key = "requests/big.csv"
+    s3 = stack.client("s3")
+    s3.put_object(Bucket="erasure-requests", Key="work-only/" + key, Body=body)  # outside requests/: no workflow
+    head = s3.head_object(Bucket="erasure-requests", Key="work-only/" + key)
+    request_id = "fedcba9876543210fedcba9876543210"
+    prepared = stack.invoke("prepare-request", {"request": {
+        "bucket": "erasure-requests", "key": "work-only/" + key, "versionId": head["VersionId"],
+        "etag": head["ETag"].strip('"'), "size": head["ContentLength"], "requestId": request_id}})
+    assert prepared["verdict"] == "ACCEPTED"
+    assert prepared["stats"]["validUsers"] == 650_000
+    assert prepared["stats"]["duplicates"] == 1
+    jobs = prepared["personalizeJobs"]
+    assert [j["part"] for j in jobs] == [0, 1]
+    assert sum(j["users"] for j in jobs) == 650_000
+    seen = []
+    for j in jobs:
+        part_key = j["dataLocation"].split("erasure-requests/", 1)[1]
+        obj = s3.get_object(Bucket="erasure-requests", Key=part_key)
+        data = obj["Body"].read()
+        assert len(data) <= 12_000_000
+        # A multipart object's ETag ends in -<pieces>: the first part (12 MB) took two pieces.
+        if j["part"] == 0:
+            assert obj["ETag"].strip('"').endswith("-2"), obj["ETag"]
+        lines = data.decode().split("\n")
+        assert lines[0] == "USER_ID" and lines[-1] == ""
+        seen.extend(lines[1:-1])
+    assert seen == ids

@@ -110,3 +110,124 @@ pub async fn delete_prefix(
         }
     }
 }
+
+/// Writes one object from pieces handed over in order, holding at most one piece: a single
+/// PutObject when it is one piece, else a multipart upload (every piece but the last must be
+/// at least 5 MiB). An upload that fails is aborted; S3's lifecycle rule clears any left over.
+pub struct PieceWriter {
+    bucket: String,
+    key: String,
+    content_type: &'static str,
+    upload_id: Option<String>,
+    done: Vec<aws_sdk_s3::types::CompletedPart>,
+    held: Option<Vec<u8>>,
+}
+
+impl PieceWriter {
+    /// A writer for `key`; nothing is sent until the second piece or [`PieceWriter::finish`].
+    pub fn new(bucket: &str, key: &str, content_type: &'static str) -> Self {
+        PieceWriter {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            content_type,
+            upload_id: None,
+            done: Vec::new(),
+            held: None,
+        }
+    }
+
+    /// Adds the next piece.
+    pub async fn push(&mut self, client: &Client, piece: Vec<u8>) -> Result<(), ErasureError> {
+        if let Some(prev) = self.held.replace(piece) {
+            if let Err(e) = self.send_piece(client, prev).await {
+                self.abort(client).await;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is held and completes the object.
+    pub async fn finish(mut self, client: &Client) -> Result<(), ErasureError> {
+        let last = self.held.take().unwrap_or_default();
+        if self.upload_id.is_none() {
+            return put(client, &self.bucket, &self.key, last, self.content_type).await;
+        }
+        let result = async {
+            self.send_piece(client, last).await?;
+            let parts = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(std::mem::take(&mut self.done)))
+                .build();
+            client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(self.upload_id.clone().unwrap_or_default())
+                .multipart_upload(parts)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| from_sdk("CompleteMultipartUpload", &e, true))
+        }
+        .await;
+        if result.is_err() {
+            self.abort(client).await;
+        }
+        result
+    }
+
+    async fn send_piece(&mut self, client: &Client, body: Vec<u8>) -> Result<(), ErasureError> {
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let out = client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .content_type(self.content_type)
+                    .send()
+                    .await
+                    .map_err(|e| from_sdk("CreateMultipartUpload", &e, true))?;
+                let id = out.upload_id().unwrap_or_default().to_string();
+                if id.is_empty() {
+                    return Err(ErasureError::Service(
+                        "CreateMultipartUpload returned no upload ID".into(),
+                    ));
+                }
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let number = self.done.len() as i32 + 1;
+        let out = client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| from_sdk("UploadPart", &e, true))?;
+        self.done.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag().map(str::to_string))
+                .build(),
+        );
+        Ok(())
+    }
+
+    async fn abort(&mut self, client: &Client) {
+        if let Some(id) = self.upload_id.take() {
+            // Best effort: the bucket's lifecycle rule aborts what this cannot.
+            let _ = client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(id)
+                .send()
+                .await;
+        }
+    }
+}

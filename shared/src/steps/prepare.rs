@@ -179,6 +179,8 @@ fn rejected(
 struct Outputs {
     parts: Vec<(u32, u64)>,
     shards: Vec<ShardSpec>,
+    /// The part being written, piece by piece.
+    writing: Option<s3::PieceWriter>,
 }
 
 impl Outputs {
@@ -192,15 +194,20 @@ impl Outputs {
     ) -> Result<(), ErasureError> {
         for f in ready {
             match f {
-                Finished::Part { index, body, users } => {
-                    s3::put(
-                        client,
-                        bucket,
-                        &id.part_key(&cfg.work_prefix, index),
-                        body,
-                        "text/csv",
-                    )
-                    .await?;
+                Finished::PartChunk { index, body } => {
+                    let writer = self.writing.get_or_insert_with(|| {
+                        s3::PieceWriter::new(
+                            bucket,
+                            &id.part_key(&cfg.work_prefix, index),
+                            "text/csv",
+                        )
+                    });
+                    writer.push(client, body).await?;
+                }
+                Finished::PartEnd { index, users, .. } => {
+                    if let Some(writer) = self.writing.take() {
+                        writer.finish(client).await?;
+                    }
                     self.parts.push((index, users));
                 }
                 Finished::Shard { index, body, users } => {
