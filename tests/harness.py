@@ -7,6 +7,7 @@ Used by the demo (tests/demo.py) and by the end-to-end tests (tests/e2e/).
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -22,12 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import jsonschema
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 BUCKET = "erasure-requests"
+# The deployment's user-hash key (an SSM SecureString in AWS; here in moto's SSM).
+HASH_KEY_PARAMETER = "/erasure/user-hash-key"
+HASH_KEY = "local-test-user-hash-key-6f1c2a9e0b7d4c3a"
+RECEIPT_SCHEMA = ROOT / "shared" / "schema" / "receipt.v2.schema.json"
 STATE_MACHINE = "erasure"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/erasure-functions"
 PERSONALIZE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/personalize-deletion"
@@ -101,6 +107,8 @@ class Stack:
         self.lambda_port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.emu_port}"
         self._logs: list = []
+        # Every user ID a test put anywhere (request files, endpoints, records): none may reach a log.
+        self.seeded: set[str] = set()
 
     # --- processes -------------------------------------------------------------------------
 
@@ -149,6 +157,9 @@ class Stack:
             "SHARD_USERS": str(cfg.shard_users),
             "MAX_PART_BYTES": str(cfg.max_part_bytes),
             "BAD_ROW_POLICY": cfg.bad_row_policy,
+            "USER_HASH_KEY_PARAMETER": HASH_KEY_PARAMETER,
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            "METRICS_NAMESPACE": "ErasureWorkflow",
         }
         env.update(cfg.extra_env)
         return env
@@ -231,6 +242,8 @@ class Stack:
         for name in ("erasure-functions", "personalize-deletion", "erasure-state-machine"):
             with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
                 iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        self.client("ssm").put_parameter(Name=HASH_KEY_PARAMETER, Value=HASH_KEY, Type="SecureString",
+                                         Overwrite=True)
         s3 = self.client("s3")
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=BUCKET)
@@ -272,6 +285,7 @@ class Stack:
         return self.control("POST", "personalize/dataset-groups", {"name": name})["datasetGroupArn"]
 
     def seed_records(self, dataset_group_arn: str, records: dict[str, int]):
+        self.seeded.update(records)
         self.control("POST", "personalize/records", {"datasetGroupArn": dataset_group_arn, "records": records})
 
     def records(self, dataset_group_arn: str) -> dict[str, int]:
@@ -282,6 +296,7 @@ class Stack:
         return self.client("pinpoint").create_app(CreateApplicationRequest={"Name": name})["ApplicationResponse"]["Id"]
 
     def seed_endpoints(self, application_id: str, users: dict[str, int]):
+        self.seeded.update(users)
         self.control("POST", "pinpoint/endpoints", {"applicationId": application_id, "users": users})
 
     def endpoints(self, application_id: str) -> dict[str, list[str]]:
@@ -289,6 +304,7 @@ class Stack:
         return self.control("GET", f"pinpoint/endpoints?applicationId={q}")["users"]
 
     def upload(self, key: str, body: bytes) -> dict:
+        self.remember_ids(body)
         return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
 
     def invoke(self, function: str, payload: dict, timeout: float = 300) -> dict:
@@ -332,9 +348,25 @@ class Stack:
                 raise TimeoutError(f"the execution {arn} still runs after {timeout}s")
             time.sleep(0.5)
 
+    def remember_ids(self, body: bytes):
+        """Notes the IDs of a request file (as the workflow would read them, roughly) for the leak check."""
+        text = body.decode("utf-8", errors="ignore").lstrip("\ufeff")
+        for row in csv.reader(io.StringIO(text, newline="")):
+            if len(row) == 1 and row[0].strip() and row[0].strip().upper() != "USER_ID":
+                self.seeded.add(row[0].strip())
+
     def receipt(self, execution_name: str) -> dict:
+        """The receipt, checked against the published JSON Schema."""
         body = self.client("s3").get_object(Bucket=BUCKET, Key=f"receipts/{execution_name}.json")["Body"].read()
-        return json.loads(body)
+        receipt = json.loads(body)
+        jsonschema.validate(receipt, json.loads(RECEIPT_SCHEMA.read_text()))
+        return receipt
+
+    def evidence(self, receipt: dict, which: str) -> bytes | None:
+        ref = (receipt.get("evidence") or {}).get(which)
+        if ref is None:
+            return None
+        return self.client("s3").get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"].read()
 
 
 def _stop(proc: subprocess.Popen | None):

@@ -1,5 +1,8 @@
 //! `erasure validate FILE`: what the workflow would do with a request file, before it is uploaded.
 //! Exit code 0: accepted; 1: rejected; 2: usage or I/O error.
+//! `erasure lookup`: whether a user was in a request and what happened to them (see lookup.rs).
+
+mod lookup;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -11,7 +14,10 @@ const USAGE: &str = "usage: erasure validate FILE [--policy reject-file|skip-row
 
 Checks a request file with exactly the rules the erasure workflow applies, and prints its rows,
 valid users, duplicates, rejected rows (by line and reason, never the ID), the parts and shards
-it would produce, and a verdict. Exit code 0: accepted; 1: rejected; 2: usage or I/O error.";
+it would produce, and a verdict. Exit code 0: accepted; 1: rejected; 2: usage or I/O error.
+
+       erasure lookup --receipt R.json --users R.users.txt [--failed R.failed.csv] --key-file KEY < ids
+(erasure lookup --help for more)";
 
 struct Options {
     file: String,
@@ -63,6 +69,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("lookup") {
+        return ExitCode::from(lookup::run(&args[1..]));
+    }
     let opts = match parse(&args) {
         Ok(o) => o,
         Err(e) => {

@@ -5,7 +5,9 @@
 pub mod aws;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod fingerprint_set;
+pub mod metrics;
 pub mod naming;
 pub mod payload;
 #[cfg(feature = "aws")]
@@ -18,5 +20,6 @@ pub mod split;
 pub mod steps;
 #[cfg(feature = "aws")]
 pub mod telemetry;
+pub mod user_hash;
 
 pub use error::{ConfigError, ErasureError};

@@ -86,6 +86,16 @@ impl RequestId {
     pub fn receipt_key(&self, receipt_prefix: &str) -> String {
         format!("{receipt_prefix}{}.json", self.execution_name())
     }
+
+    /// The keyed hashes of the request's users, kept beside the receipt.
+    pub fn user_index_key(&self, receipt_prefix: &str) -> String {
+        format!("{receipt_prefix}{}.users.txt", self.execution_name())
+    }
+
+    /// The keyed hashes of users whose erasure failed, with application and reason.
+    pub fn failed_users_evidence_key(&self, receipt_prefix: &str) -> String {
+        format!("{receipt_prefix}{}.failed.csv", self.execution_name())
+    }
 }
 
 impl std::fmt::Display for RequestId {

@@ -22,6 +22,9 @@ pub struct RequestObject {
     pub size: u64,
     /// The request ID derived from bucket, key and ETag.
     pub request_id: String,
+    /// SHA-256 of the bytes read (set by preparation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// The execution input the trigger starts the workflow with.
@@ -107,6 +110,26 @@ pub struct Prepared {
     /// The shard manifest (a JSON array of the shards) in S3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<S3Ref>,
+    /// Users per Pinpoint shard (user N of the normalised list is in shard N / shardUsers).
+    #[serde(default)]
+    pub shard_users: u64,
+    /// The keyed hashes of every valid user, in normalised order (when a hash key is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_index: Option<EvidenceFile>,
+}
+
+/// A receipt's companion file: keyed hashes only, never a user ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceFile {
+    /// Bucket.
+    pub bucket: String,
+    /// Key (under the receipt prefix, kept with the receipt).
+    pub key: String,
+    /// Data lines in it.
+    pub rows: u64,
+    /// SHA-256 of the object's bytes, so a copy can be checked against the receipt.
+    pub sha256: String,
 }
 
 /// A deletion job that exists.
@@ -271,6 +294,42 @@ pub struct FinalizeOutput {
     pub reason: Option<String>,
     /// Where the receipt is.
     pub receipt: S3Ref,
+}
+
+/// A step's input that belongs to one request (so its logs can carry the execution name).
+pub trait ForRequest {
+    /// The request ID (32 hex digits).
+    fn request_id(&self) -> &str;
+}
+
+impl ForRequest for ExecutionInput {
+    fn request_id(&self) -> &str {
+        &self.request.request_id
+    }
+}
+
+impl ForRequest for JobItem {
+    fn request_id(&self) -> &str {
+        &self.spec.request_id
+    }
+}
+
+impl ForRequest for JobSpec {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl ForRequest for ShardSpec {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
+impl ForRequest for FinalizeInput {
+    fn request_id(&self) -> &str {
+        &self.request.request_id
+    }
 }
 
 #[cfg(test)]

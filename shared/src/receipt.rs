@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::payload::{FinalizeInput, JobItem, ShardItem, Verdict};
+use crate::payload::{EvidenceFile, FinalizeInput, JobItem, ShardItem, Verdict};
 use crate::request_csv::RowRejection;
 
 /// The version of the receipt's layout.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,10 +34,13 @@ pub struct RequestSection {
     /// Key of the request file.
     pub key: String,
     /// Version read, when the bucket is versioned.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
     /// ETag read.
     pub etag: String,
+    /// SHA-256 of the bytes read (absent when the file was never read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// Data rows.
     pub rows: u64,
     /// Distinct valid users.
@@ -47,10 +50,10 @@ pub struct RequestSection {
     /// Rejected rows.
     pub rejected_rows: u64,
     /// The first rejected rows, by line and reason.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejections: Vec<RowRejection>,
     /// The file-level rejection code, when rejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_code: Option<String>,
 }
 
@@ -65,7 +68,7 @@ pub struct PersonalizeEntry {
     /// Users in that part.
     pub users: u64,
     /// Deterministic job name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
     /// Job ARN (absent when the job could not be created).
     pub job_arn: Option<String>,
@@ -76,10 +79,10 @@ pub struct PersonalizeEntry {
     /// Why the job failed.
     pub failure_reason: Option<String>,
     /// Job creation time.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Job's last update.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
 
@@ -98,10 +101,10 @@ pub struct PinpointEntry {
     /// Users whose endpoints could not be deleted.
     pub failed_users: u64,
     /// Failures by reason.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failure_reasons: BTreeMap<String, u64>,
     /// S3 objects listing the failed users (the request's own work objects).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_users_keys: Vec<String>,
 }
 
@@ -118,7 +121,7 @@ pub struct Receipt {
     /// How it ended.
     pub outcome: Outcome,
     /// Why, when not COMPLETED.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// What was asked.
     pub request: RequestSection,
@@ -126,10 +129,44 @@ pub struct Receipt {
     pub personalize: Vec<PersonalizeEntry>,
     /// Every Pinpoint application.
     pub pinpoint: Vec<PinpointEntry>,
+    /// Keyed hashes that let an operator with the key answer "was user X in this request, and
+    /// what happened to them?" (absent when no key is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// What the workflow deleted of the request's own copies of user IDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge: Option<Purge>,
     /// When the workflow started.
     pub started_at: String,
     /// When the receipt was written.
     pub finished_at: String,
+}
+
+/// The receipt's per-user evidence: keyed hashes only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// How user IDs are hashed (see `user_hash`).
+    pub hash_algorithm: String,
+    /// Users per Pinpoint shard: user N of the index was in shard N / shardUsers.
+    pub shard_users: u64,
+    /// Every valid user's hash, one per line, in the order of the parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_index: Option<EvidenceFile>,
+    /// `USER_HASH,APPLICATION_ID,REASON` for every user whose endpoints could not be deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_users: Option<EvidenceFile>,
+}
+
+/// What happened to the request's copies of user IDs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purge {
+    /// DELETED (the uploaded version, for good) or KEPT (so the request can be retried; the
+    /// bucket's lifecycle rule removes it after the retention period).
+    pub request_object: String,
+    /// Object versions deleted under the request's work folder.
+    pub work_objects_deleted: u64,
 }
 
 impl Receipt {
@@ -148,6 +185,7 @@ impl Receipt {
             key: read.key.clone(),
             version_id: read.version_id.clone(),
             etag: read.etag.clone(),
+            sha256: read.sha256.clone(),
             rows: stats.rows,
             valid_users: stats.valid_users,
             duplicates: stats.duplicates,
@@ -171,6 +209,8 @@ impl Receipt {
             request,
             personalize,
             pinpoint,
+            evidence: None,
+            purge: None,
             started_at: input.execution.start_time.clone(),
             finished_at,
         }
@@ -359,6 +399,7 @@ mod tests {
 
     fn request() -> RequestObject {
         RequestObject {
+            sha256: None,
             bucket: "b".into(),
             key: "requests/r.csv".into(),
             version_id: None,
@@ -394,6 +435,8 @@ mod tests {
             personalize_jobs: (0..jobs).map(|i| spec(&format!("g{i}"))).collect(),
             pinpoint_shards: vec![],
             manifest: None,
+            shard_users: 50,
+            user_index: None,
         }
     }
 
@@ -471,6 +514,24 @@ mod tests {
         assert_eq!(r.personalize[0].num_deleted, Some(7));
         assert_eq!(r.pinpoint[0].endpoints_deleted, 2);
         assert_eq!(r.request.duplicates, 1);
+    }
+
+    #[test]
+    fn a_written_receipt_reads_back_the_same() {
+        let mut r = Receipt::build(
+            &input(
+                Some(prepared(Verdict::Accepted, 1)),
+                Some((vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
+            ),
+            &["a".into()],
+            "t1".into(),
+        );
+        r.purge = Some(Purge {
+            request_object: "DELETED".into(),
+            work_objects_deleted: 4,
+        });
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Receipt>(&text).unwrap(), r);
     }
 
     #[test]

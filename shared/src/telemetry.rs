@@ -16,8 +16,23 @@ pub fn init() {
         .with_ansi(false)
         .without_time();
     if json {
-        builder.json().with_current_span(false).init();
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }
+}
+
+pub use tracing::Instrument;
+
+/// The span one invocation runs in: every log line of it carries the request's execution name
+/// (`erasure-<request ID>`), so a request can be followed across functions.
+pub fn request_span(input: &impl crate::payload::ForRequest) -> tracing::Span {
+    let execution = crate::naming::RequestId::parse(input.request_id())
+        .map(|id| id.execution_name())
+        .unwrap_or_else(|| "unknown".into());
+    tracing::info_span!("request", execution = %execution)
 }

@@ -3,11 +3,16 @@ binaries under cargo lambda watch, the project's Personalize and Pinpoint emulat
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from tests.harness import BUCKET, AppConfig, Stack, wait_for
+from tests.harness import BUCKET, HASH_KEY, ROOT, AppConfig, Stack, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -51,6 +56,28 @@ def assert_only_listed_erased(stack: Stack, dsgs, apps, listed):
         assert {u: rec.get(u) for u in BYSTANDERS} == {u: 3 for u in BYSTANDERS}
 
 
+def user_hash(user_id: str) -> str:
+    """What the workflow stores for a user: HMAC-SHA256 with the deployment's key, first 128 bits."""
+    return hmac.new(HASH_KEY.encode(), user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def lookup(stack: Stack, receipt: dict, user_ids: list[str]) -> subprocess.CompletedProcess:
+    """Runs `erasure lookup` as an operator would, on copies of the receipt and its evidence."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        (d / "receipt.json").write_text(json.dumps(receipt))
+        (d / "users.txt").write_bytes(stack.evidence(receipt, "userIndex"))
+        (d / "key").write_text(HASH_KEY + "\n")
+        args = [str(ROOT / "target" / "debug" / "erasure"), "lookup", "--receipt", str(d / "receipt.json"),
+                "--users", str(d / "users.txt"), "--key-file", str(d / "key")]
+        failed = stack.evidence(receipt, "failedUsers")
+        if failed is not None:
+            (d / "failed.csv").write_bytes(failed)
+            args += ["--failed", str(d / "failed.csv")]
+        return subprocess.run(args, input="\n".join(user_ids) + "\n", capture_output=True, text=True,
+                              timeout=60)
+
+
 def calls(stack: Stack, operation: str) -> list[dict]:
     return [c for c in stack.control("GET", "calls") if c["operation"] == operation]
 
@@ -86,11 +113,34 @@ def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
     # No user ID in the receipt.
     text = json.dumps(receipt)
     assert not any(u in text for u in listed)
-    # The workflow wrote only under its own prefixes, and 3 shards of at most 50 users.
-    keys = [o["Key"] for o in env.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert all(k.startswith(("requests/", "work/", "receipts/")) for k in keys)
-    assert len([k for k in keys if "/pinpoint/shard-" in k]) == 3
+    # 3 shards of at most 50 users were erased.
+    assert len(calls(env, "GetApp")) == 3
     assert len(env.executions()) == 1
+    # What was asked: the exact bytes, by SHA-256.
+    assert req["sha256"] == hashlib.sha256(body).hexdigest()
+    # Evidence: every valid user's keyed hash, in order, and nothing else.
+    ev = receipt["evidence"]
+    assert ev["hashAlgorithm"] == "HMAC-SHA256-128" and ev["shardUsers"] == 50
+    assert ev["userIndex"]["rows"] == 120 and "failedUsers" not in ev
+    index = env.evidence(receipt, "userIndex")
+    assert hashlib.sha256(index).hexdigest() == ev["userIndex"]["sha256"]
+    assert index.decode().splitlines() == [user_hash(u) for u in listed]
+    assert not any(u.encode() in index for u in listed)
+    # Completed, so the request's copies of user IDs are gone, every version of them: only the
+    # receipt and its evidence are left in the bucket.
+    assert receipt["purge"]["requestObject"] == "DELETED" and receipt["purge"]["workObjectsDeleted"] >= 5
+    versions = env.client("s3").list_object_versions(Bucket=BUCKET)
+    left = sorted(v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []))
+    assert left == [f"receipts/{result['name']}.json", f"receipts/{result['name']}.users.txt"]
+    # The functions log JSON lines that carry the execution name, and CloudWatch metrics (EMF).
+    lines = [json.loads(l) for l in (env.log_dir / "functions.log").read_text().splitlines()
+             if l.startswith("{")]
+    mine = {l.get("fields", {}).get("message") for l in lines
+            if l.get("span", {}).get("execution") == result["name"]}
+    assert {"request prepared", "deletion job checked", "shard erased in application", "receipt written"} <= mine
+    emf = [l for l in lines if "_aws" in l]
+    assert sum(l.get("JobsCompleted", 0) for l in emf) >= 1
+    assert sum(l.get("EndpointsDeleted", 0) for l in emf) >= sum(listed.values())
 
 
 def test_same_file_twice_and_a_redelivered_event_start_one_execution_and_one_job_per_group(env):
@@ -292,5 +342,21 @@ def test_a_refused_application_lists_its_users_as_failed_and_the_other_is_still_
     body = env.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     assert sorted(body.splitlines()[1:]) == ["refused-a,access denied", "refused-b,access denied"]
     assert not any(u in json.dumps(receipt) for u in listed)
+    # The receipt's evidence names them by keyed hash only.
+    failed = env.evidence(receipt, "failedUsers").decode().splitlines()
+    assert failed[0] == "USER_HASH,APPLICATION_ID,REASON"
+    assert sorted(failed[1:]) == sorted(f'{user_hash(u)},{apps[1]},"access denied"' for u in listed)
+    # Not completed: the request file and work objects stay for a retry (the lifecycle expires them).
+    assert receipt["purge"] == {"requestObject": "KEPT", "workObjectsDeleted": 0}
+    env.client("s3").head_object(Bucket=BUCKET, Key="requests/refused.csv")
+    # An operator with the key asks about both users and one who was never in the request.
+    answer = lookup(env, receipt, ["refused-a", "nobody-at-all"])
+    assert answer.returncode == 1, answer.stderr
+    out = answer.stdout
+    assert "input line 1: IN THIS REQUEST" in out and "input line 2: NOT IN THIS REQUEST" in out
+    assert f"pinpoint {apps[1]}: FAILED: access denied" in out
+    assert f"pinpoint {apps[0]}: ERASED" in out and "COMPLETED (job arn:" in out
+    assert "refused-a" not in out and "nobody-at-all" not in out
+    assert lookup(env, receipt, ["refused-b"]).returncode == 0
     assert not any(env.endpoints(apps[0]).get(u) for u in listed)
     assert {u: len(env.endpoints(apps[1]).get(u, [])) for u in listed} == listed

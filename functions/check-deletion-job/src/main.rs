@@ -1,7 +1,9 @@
 //! Reports a Personalize data deletion job's status for the polling loop.
 
 use erasure::aws::{load_config, PersonalizeClient};
+use erasure::payload::JobItem;
 use erasure::steps::check_job::{handle, CheckJobConfig};
+use erasure::telemetry::{request_span, Instrument};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -9,8 +11,9 @@ async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = CheckJobConfig::from_env()?;
     let personalize = PersonalizeClient::new(&load_config().await);
-    run(service_fn(|ev: LambdaEvent<_>| {
-        handle(&cfg, &personalize, ev.payload)
+    run(service_fn(|ev: LambdaEvent<JobItem>| {
+        let span = request_span(&ev.payload);
+        handle(&cfg, &personalize, ev.payload).instrument(span)
     }))
     .await
 }

@@ -1,7 +1,9 @@
 //! Creates (or finds) the Personalize data deletion job for one dataset group and part.
 
 use erasure::aws::{load_config, PersonalizeClient};
+use erasure::payload::JobSpec;
 use erasure::steps::create_job::{handle, CreateJobConfig};
+use erasure::telemetry::{request_span, Instrument};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -9,8 +11,9 @@ async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = CreateJobConfig::from_env()?;
     let personalize = PersonalizeClient::new(&load_config().await);
-    run(service_fn(|ev: LambdaEvent<_>| {
-        handle(&cfg, &personalize, ev.payload)
+    run(service_fn(|ev: LambdaEvent<JobSpec>| {
+        let span = request_span(&ev.payload);
+        handle(&cfg, &personalize, ev.payload).instrument(span)
     }))
     .await
 }

@@ -1,16 +1,21 @@
 //! Decides the request's outcome and writes its receipt.
 
-use erasure::aws::{load_config, s3_client};
+use erasure::aws::{load_config, s3_client, ssm};
+use erasure::payload::FinalizeInput;
 use erasure::steps::finalize::{handle, FinalizeConfig};
+use erasure::telemetry::{request_span, Instrument};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = FinalizeConfig::from_env()?;
-    let s3 = s3_client(&load_config().await);
-    run(service_fn(|ev: LambdaEvent<_>| {
-        handle(&cfg, &s3, ev.payload)
+    let conf = load_config().await;
+    let s3 = s3_client(&conf);
+    let hasher = ssm::user_hasher(&conf).await?;
+    run(service_fn(|ev: LambdaEvent<FinalizeInput>| {
+        let span = request_span(&ev.payload);
+        handle(&cfg, &s3, hasher.as_ref(), ev.payload).instrument(span)
     }))
     .await
 }

@@ -6,6 +6,7 @@ pub mod personalize;
 pub mod pinpoint;
 pub mod s3;
 pub mod sfn;
+pub mod ssm;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -75,40 +75,127 @@ pub async fn put(
         .map_err(|e| from_sdk("PutObject", &e, true))
 }
 
-/// Deletes every object under a prefix (the workflow's own work folder of a request).
-pub async fn delete_prefix(
+/// Deletes every version and delete marker of every object under a prefix (the workflow's own
+/// work folder of a request): in a versioned bucket a plain delete only hides the data.
+pub async fn purge_prefix(
     client: &Client,
     bucket: &str,
     prefix: &str,
 ) -> Result<u64, ErasureError> {
     let mut deleted = 0;
-    let mut token = None;
+    let mut key_marker = None;
+    let mut version_marker = None;
     loop {
         let page = client
-            .list_objects_v2()
+            .list_object_versions()
             .bucket(bucket)
             .prefix(prefix)
-            .set_continuation_token(token.take())
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
             .send()
             .await
-            .map_err(|e| from_sdk("ListObjectsV2", &e, true))?;
-        for obj in page.contents() {
-            if let Some(k) = obj.key() {
-                client
-                    .delete_object()
-                    .bucket(bucket)
-                    .key(k)
-                    .send()
-                    .await
-                    .map_err(|e| from_sdk("DeleteObject", &e, true))?;
+            .map_err(|e| from_sdk("ListObjectVersions", &e, true))?;
+        let versions = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            );
+        for (key, version) in versions {
+            if let Some(key) = key {
+                delete_version(client, bucket, key, version).await?;
                 deleted += 1;
             }
         }
-        match page.next_continuation_token() {
-            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-            _ => return Ok(deleted),
+        if page.is_truncated() != Some(true) {
+            return Ok(deleted);
         }
+        key_marker = page.next_key_marker().map(str::to_string);
+        version_marker = page.next_version_id_marker().map(str::to_string);
     }
+}
+
+/// Deletes one version of an object for good (or the object, when the bucket is unversioned).
+/// An object already gone counts as deleted.
+pub async fn delete_version(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<(), ErasureError> {
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(
+            version_id
+                .filter(|v| !v.is_empty() && *v != "null")
+                .map(str::to_string),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| match from_sdk("DeleteObject", &e, true) {
+            ErasureError::NotFound(_) => Ok(()),
+            other => Err(other),
+        })
+}
+
+/// Writes a receipt, locked against deletion until `retain_until` (RFC 3339) in `mode`
+/// (GOVERNANCE or COMPLIANCE) when a lock is configured; the bucket must have Object Lock on.
+pub async fn put_locked(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+    lock: Option<(&str, aws_smithy_types::DateTime)>,
+) -> Result<(), ErasureError> {
+    let mut req = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body));
+    if let Some((mode, until)) = lock {
+        req = req
+            .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::from(mode))
+            .object_lock_retain_until_date(until)
+            // Object Lock needs an integrity checksum on the request.
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
+    }
+    req.send()
+        .await
+        .map(|_| ())
+        .map_err(|e| from_sdk("PutObject", &e, true))
+}
+
+/// Sets Object Lock retention on an object already written (the user index, written before the
+/// outcome was known).
+pub async fn lock(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    mode: &str,
+    until: aws_smithy_types::DateTime,
+) -> Result<(), ErasureError> {
+    let retention = aws_sdk_s3::types::ObjectLockRetention::builder()
+        .mode(aws_sdk_s3::types::ObjectLockRetentionMode::from(mode))
+        .retain_until_date(until)
+        .build();
+    client
+        .put_object_retention()
+        .bucket(bucket)
+        .key(key)
+        .retention(retention)
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| from_sdk("PutObjectRetention", &e, true))
 }
 
 /// Writes one object from pieces handed over in order, holding at most one piece: a single
@@ -218,7 +305,9 @@ impl PieceWriter {
         Ok(())
     }
 
-    async fn abort(&mut self, client: &Client) {
+    /// Gives the object up: nothing of it stays (a multipart upload is aborted).
+    pub async fn abort(&mut self, client: &Client) {
+        self.held = None;
         if let Some(id) = self.upload_id.take() {
             // Best effort: the bucket's lifecycle rule aborts what this cannot.
             let _ = client

@@ -53,6 +53,15 @@ pub async fn handle(
         (d.status.clone(), d.failure_reason.clone(), done)
     };
     tracing::info!(job_name = %job.job_name, status = %status, "deletion job checked");
+    if done {
+        use crate::metrics::{emit, names};
+        let metric = if status == "COMPLETED" {
+            names::JOBS_COMPLETED
+        } else {
+            names::JOBS_FAILED
+        };
+        emit(&[(metric, 1)]);
+    }
     Ok(JobStatus {
         status,
         num_deleted: d.num_deleted,

@@ -148,6 +148,18 @@ pub async fn handle(
         );
         applications.push(result);
     }
+    {
+        use crate::metrics::{emit, names};
+        let sum = |f: fn(&AppShardResult) -> u64| applications.iter().map(f).sum::<u64>();
+        emit(&[
+            (
+                names::USERS_ERASED,
+                sum(|a| a.users_processed.saturating_sub(a.failed_users)),
+            ),
+            (names::ENDPOINTS_DELETED, sum(|a| a.endpoints_deleted)),
+            (names::FAILED_USERS, sum(|a| a.failed_users)),
+        ]);
+    }
     Ok(ShardResult {
         index: shard.index,
         users: shard.users,

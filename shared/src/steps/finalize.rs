@@ -3,10 +3,14 @@
 use crate::aws::s3;
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
+use crate::evidence::{failed_evidence_line, split_failed_line, FAILED_HEADER};
 use crate::naming::RequestId;
+use crate::payload::{EvidenceFile, Prepared};
 use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref};
-use crate::receipt::Receipt;
+use crate::receipt::{Evidence, Outcome, Purge, Receipt};
 use crate::steps::now_rfc3339;
+use crate::user_hash::{UserHasher, ALGORITHM};
+use sha2::{Digest, Sha256};
 
 /// Settings of finalisation.
 #[derive(Debug, Clone)]
@@ -15,39 +19,74 @@ pub struct FinalizeConfig {
     pub receipt_prefix: String,
     /// The Pinpoint applications the workflow erases from (so a missing one shows in the receipt).
     pub application_ids: Vec<String>,
+    /// Where work objects go.
+    pub work_prefix: String,
+    /// Object Lock on receipts: mode (GOVERNANCE or COMPLIANCE) and days, or none.
+    pub lock: Option<(String, u64)>,
 }
 
 impl FinalizeConfig {
-    /// Reads RECEIPT_PREFIX and PINPOINT_APPLICATION_IDS.
+    /// Reads RECEIPT_PREFIX, PINPOINT_APPLICATION_IDS, WORK_PREFIX, RECEIPT_LOCK_MODE, RECEIPT_LOCK_DAYS.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let mode = config::or_default("RECEIPT_LOCK_MODE", "NONE").to_ascii_uppercase();
+        let lock = match mode.as_str() {
+            "NONE" | "" => None,
+            "GOVERNANCE" | "COMPLIANCE" => Some((mode, config::number("RECEIPT_LOCK_DAYS", 365)?)),
+            _ => {
+                return Err(ConfigError {
+                    name: "RECEIPT_LOCK_MODE",
+                    problem: format!("{mode:?} is not NONE, GOVERNANCE or COMPLIANCE"),
+                })
+            }
+        };
         Ok(FinalizeConfig {
             receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
             application_ids: config::list("PINPOINT_APPLICATION_IDS")?,
+            work_prefix: config::prefix("WORK_PREFIX", "work/")?,
+            lock,
         })
     }
 }
 
-/// Writes the receipt and returns the outcome.
+/// Writes the evidence, deletes the request's copies of user IDs when nothing is left to do with
+/// them, writes the receipt and returns the outcome.
 pub async fn handle(
     cfg: &FinalizeConfig,
     client: &aws_sdk_s3::Client,
+    hasher: Option<&UserHasher>,
     input: FinalizeInput,
 ) -> Result<FinalizeOutput, ErasureError> {
     let id = RequestId::parse(&input.request.request_id).ok_or_else(|| {
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
-    let receipt = Receipt::build(&input, &cfg.application_ids, now_rfc3339());
+    let mut receipt = Receipt::build(&input, &cfg.application_ids, now_rfc3339());
+    let bucket = input.request.bucket.clone();
+    let lock = cfg.lock.as_ref().map(|(mode, days)| {
+        let until = std::time::SystemTime::now() + std::time::Duration::from_secs(days * 86_400);
+        (mode.as_str(), aws_smithy_types::DateTime::from(until))
+    });
+
+    if let Some(h) = hasher {
+        let failed = write_failed_evidence(client, &bucket, &id, cfg, h, &input, lock).await?;
+        let prepared = input.prepared.as_ref();
+        if let Some(ix) = prepared.and_then(|p| p.user_index.as_ref()) {
+            if let Some((mode, until)) = lock {
+                s3::lock(client, &ix.bucket, &ix.key, mode, until).await?;
+            }
+        }
+        receipt.evidence = Some(Evidence {
+            hash_algorithm: ALGORITHM.into(),
+            shard_users: prepared.map(|p| p.shard_users).unwrap_or(0),
+            user_index: prepared.and_then(|p| p.user_index.clone()),
+            failed_users: failed,
+        });
+    }
+    receipt.purge = Some(purge(client, &id, cfg, &input, receipt.outcome).await?);
+
     let key = id.receipt_key(&cfg.receipt_prefix);
     let body =
         serde_json::to_vec_pretty(&receipt).map_err(|e| ErasureError::Invalid(e.to_string()))?;
-    s3::put(
-        client,
-        &input.request.bucket,
-        &key,
-        body,
-        "application/json",
-    )
-    .await?;
+    s3::put_locked(client, &bucket, &key, body, "application/json", lock).await?;
     tracing::info!(
         request_id = %id,
         outcome = ?receipt.outcome,
@@ -61,5 +100,84 @@ pub async fn handle(
             bucket: input.request.bucket.clone(),
             key,
         },
+    })
+}
+
+/// Hashes the erase step's failed lists (work objects, IDs in the clear) into the receipt's
+/// failed-users file (hashes only).
+async fn write_failed_evidence(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    id: &RequestId,
+    cfg: &FinalizeConfig,
+    hasher: &UserHasher,
+    input: &FinalizeInput,
+    lock: Option<(&str, aws_smithy_types::DateTime)>,
+) -> Result<Option<EvidenceFile>, ErasureError> {
+    let Some((_, shards)) = &input.results else {
+        return Ok(None);
+    };
+    let mut body = format!("{FAILED_HEADER}\n").into_bytes();
+    let mut rows = 0u64;
+    for shard in shards {
+        for app in &shard.applications {
+            let Some(key) = &app.failed_users_key else {
+                continue;
+            };
+            let list = s3::read_object(client, bucket, key).await?;
+            let text = String::from_utf8_lossy(&list);
+            for line in text.lines().skip(1) {
+                if let Some((user, reason)) = split_failed_line(line) {
+                    body.extend_from_slice(
+                        failed_evidence_line(&hasher.hash(&user), &app.application_id, reason)
+                            .as_bytes(),
+                    );
+                    rows += 1;
+                }
+            }
+        }
+    }
+    if rows == 0 {
+        return Ok(None);
+    }
+    let key = id.failed_users_evidence_key(&cfg.receipt_prefix);
+    let sha256 = hex::encode(Sha256::digest(&body));
+    s3::put_locked(client, bucket, &key, body, "text/csv", lock).await?;
+    Ok(Some(EvidenceFile {
+        bucket: bucket.to_string(),
+        key,
+        rows,
+        sha256,
+    }))
+}
+
+/// Once every job that reads them has ended, the request's copies of user IDs go: the uploaded
+/// version of the request file and every version under its work folder. A request that did not
+/// complete keeps them, so it can be retried; the lifecycle rule expires them later.
+async fn purge(
+    client: &aws_sdk_s3::Client,
+    id: &RequestId,
+    cfg: &FinalizeConfig,
+    input: &FinalizeInput,
+    outcome: Outcome,
+) -> Result<Purge, ErasureError> {
+    if !matches!(outcome, Outcome::Completed | Outcome::Rejected) {
+        return Ok(Purge {
+            request_object: "KEPT".into(),
+            work_objects_deleted: 0,
+        });
+    }
+    let read = input
+        .prepared
+        .as_ref()
+        .map(|p: &Prepared| &p.request)
+        .unwrap_or(&input.request);
+    s3::delete_version(client, &read.bucket, &read.key, read.version_id.as_deref()).await?;
+    let work_objects_deleted =
+        s3::purge_prefix(client, &read.bucket, &id.work_folder(&cfg.work_prefix)).await?;
+    tracing::info!(request_id = %id, work_objects_deleted, "request file and work objects deleted");
+    Ok(Purge {
+        request_object: "DELETED".into(),
+        work_objects_deleted,
     })
 }

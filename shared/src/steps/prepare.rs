@@ -5,15 +5,20 @@ use crate::aws::s3;
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::naming::RequestId;
+use crate::payload::EvidenceFile;
 use crate::payload::{ExecutionInput, JobSpec, Prepared, S3Ref, ShardSpec, Verdict};
 use crate::request_csv::{BadRowPolicy, FileProblem, RequestReader, RequestStats};
-use crate::split::{Finished, SplitLimits, Splitter};
+use crate::split::{Finished, SplitLimits, Splitter, PART_CHUNK_BYTES};
+use crate::user_hash::UserHasher;
+use sha2::{Digest, Sha256};
 
 /// Settings of preparation.
 #[derive(Debug, Clone)]
 pub struct PrepareConfig {
     /// Where work objects go (never under the request prefix).
     pub work_prefix: String,
+    /// Where receipts and their evidence files go.
+    pub receipt_prefix: String,
     /// Largest request file accepted, bytes.
     pub max_request_bytes: u64,
     /// Part and shard sizes.
@@ -25,11 +30,12 @@ pub struct PrepareConfig {
 }
 
 impl PrepareConfig {
-    /// Reads WORK_PREFIX, MAX_REQUEST_BYTES, MAX_PART_BYTES, SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS.
+    /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_PART_BYTES, SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS.
     pub fn from_env() -> Result<Self, ConfigError> {
         let policy = config::or_default("BAD_ROW_POLICY", "reject-file");
         Ok(PrepareConfig {
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,
+            receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
             max_request_bytes: config::number("MAX_REQUEST_BYTES", 1_073_741_824)?,
             limits: SplitLimits {
                 max_part_bytes: config::number("MAX_PART_BYTES", 50_000_000)?,
@@ -48,6 +54,7 @@ impl PrepareConfig {
 pub async fn handle(
     cfg: &PrepareConfig,
     client: &aws_sdk_s3::Client,
+    hasher: Option<&UserHasher>,
     input: ExecutionInput,
 ) -> Result<Prepared, ErasureError> {
     let mut request = input.request;
@@ -80,34 +87,64 @@ pub async fn handle(
     let mut reader = RequestReader::new(cfg.policy);
     let mut splitter = Splitter::new(cfg.limits);
     let mut out = Outputs::default();
+    let mut index =
+        hasher.map(|h| UserIndex::new(h, &bucket, id.user_index_key(&cfg.receipt_prefix)));
+    let mut digest = Sha256::new();
     let mut read = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk
             .map_err(|_| ErasureError::Transient("the request body could not be read".into()))?;
         read += chunk.len() as u64;
         if read > cfg.max_request_bytes {
+            if let Some(ix) = index.as_mut() {
+                ix.writer.abort(client).await;
+            }
+            s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix)).await?;
             return Ok(rejected(
                 request,
                 RequestStats::default(),
                 too_large(read, cfg),
             ));
         }
-        reader.push(&chunk, &mut |uid| splitter.add(uid));
+        digest.update(&chunk);
+        reader.push(&chunk, &mut |uid| {
+            splitter.add(uid);
+            if let Some(ix) = index.as_mut() {
+                ix.add(uid);
+            }
+        });
         if reader.problem().is_some() {
             break;
         }
         out.upload(client, &bucket, &id, cfg, splitter.take_ready())
             .await?;
+        if let Some(ix) = index.as_mut() {
+            ix.flush(client, false).await?;
+        }
     }
-    let (stats, verdict) = reader.finish(&mut |uid| splitter.add(uid));
+    let (stats, verdict) = reader.finish(&mut |uid| {
+        splitter.add(uid);
+        if let Some(ix) = index.as_mut() {
+            ix.add(uid);
+        }
+    });
+    request.sha256 = Some(hex::encode(digest.finalize()));
     if let Err(problem) = verdict {
         // Nothing is erased for a rejected file, so nothing it produced may stay behind.
-        let removed = s3::delete_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix)).await?;
+        if let Some(ix) = index.as_mut() {
+            ix.writer.abort(client).await;
+        }
+        let removed = s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix)).await?;
         tracing::info!(request_id = %id, code = problem.code(), removed, "request rejected");
+        crate::metrics::emit(&[(crate::metrics::names::REQUESTS_REJECTED, 1)]);
         return Ok(rejected(request, stats, problem));
     }
     out.upload(client, &bucket, &id, cfg, splitter.finish())
         .await?;
+    let user_index = match index {
+        Some(ix) => Some(ix.finish(client).await?),
+        None => None,
+    };
 
     let manifest_key = id.manifest_key(&cfg.work_prefix);
     let manifest =
@@ -147,8 +184,64 @@ pub async fn handle(
             bucket: bucket.clone(),
             key: manifest_key,
         }),
+        shard_users: cfg.limits.shard_users,
+        user_index,
         request,
     })
+}
+
+/// The keyed hashes of the valid users, one per line in normalised order, written as they come.
+struct UserIndex<'h> {
+    hasher: &'h UserHasher,
+    writer: s3::PieceWriter,
+    bucket: String,
+    key: String,
+    buf: Vec<u8>,
+    rows: u64,
+    digest: Sha256,
+}
+
+impl<'h> UserIndex<'h> {
+    fn new(hasher: &'h UserHasher, bucket: &str, key: String) -> Self {
+        UserIndex {
+            hasher,
+            writer: s3::PieceWriter::new(bucket, &key, "text/plain"),
+            bucket: bucket.to_string(),
+            key,
+            buf: Vec::with_capacity(PART_CHUNK_BYTES + 64 * 1024),
+            rows: 0,
+            digest: Sha256::new(),
+        }
+    }
+
+    fn add(&mut self, uid: &str) {
+        self.buf.extend_from_slice(self.hasher.hash(uid).as_bytes());
+        self.buf.push(b'\n');
+        self.rows += 1;
+    }
+
+    async fn flush(&mut self, client: &aws_sdk_s3::Client, last: bool) -> Result<(), ErasureError> {
+        if self.buf.len() >= PART_CHUNK_BYTES || (last && !self.buf.is_empty()) {
+            let piece = std::mem::replace(
+                &mut self.buf,
+                Vec::with_capacity(PART_CHUNK_BYTES + 64 * 1024),
+            );
+            self.digest.update(&piece);
+            self.writer.push(client, piece).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self, client: &aws_sdk_s3::Client) -> Result<EvidenceFile, ErasureError> {
+        self.flush(client, true).await?;
+        self.writer.finish(client).await?;
+        Ok(EvidenceFile {
+            bucket: self.bucket,
+            key: self.key,
+            rows: self.rows,
+            sha256: hex::encode(self.digest.finalize()),
+        })
+    }
 }
 
 fn too_large(size: u64, cfg: &PrepareConfig) -> FileProblem {
@@ -172,6 +265,8 @@ fn rejected(
         personalize_jobs: vec![],
         pinpoint_shards: vec![],
         manifest: None,
+        shard_users: 0,
+        user_index: None,
     }
 }
 

@@ -90,6 +90,7 @@ pub async fn handle(
         let id = RequestId::derive(bucket, &key, etag);
         let input = ExecutionInput {
             request: RequestObject {
+                sha256: None,
                 bucket: bucket.to_string(),
                 key: key.clone(),
                 version_id: record
