@@ -1,9 +1,11 @@
 """The one WSGI application: control API, Personalize, Pinpoint, and moto for everything else.
 
 Routing: a path under /_emulator/ is the control API. Otherwise the SigV4 credential scope of the
-Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`) names the service:
-`personalize` and `mobiletargeting` are served here, anything else goes to moto. Unsigned
-requests fall back to the X-Amz-Target prefix (AmazonPersonalize.) and the path (/v1/apps).
+Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`, or a presigned URL's
+X-Amz-Credential; Signature Version 2 means S3) names the service: `personalize` and
+`mobiletargeting` are served here, anything else goes to moto. Unsigned requests fall back to the
+X-Amz-Target prefix (AmazonPersonalize.) and the path (/v1/apps). An `s3` request first meets the
+S3 fault rules (faults.py), if any stand.
 
 Control API (plain JSON, no auth):
 
@@ -20,9 +22,11 @@ Control API (plain JSON, no auth):
     POST /_emulator/pinpoint/apps                {"name", "id"?, "region"?} -> ApplicationResponse
     POST /_emulator/pinpoint/endpoints           {"applicationId", "users": {user: n}} (adds n each)
     GET  /_emulator/pinpoint/endpoints?applicationId=...      -> {"users": {user: [endpoint ids]}}
-    GET|POST /_emulator/faults                   {"rules": [...]} (POST replaces; see faults.py)
+    GET|POST /_emulator/faults                   {"rules": [...]} (POST replaces; see faults.py), for
+                                                  service personalize, pinpoint or s3
     GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
-                                                  "ts", "applicationId"|"datasetGroupArn"|"jobName"...}]
+                                                  "ts", "applicationId"|"datasetGroupArn"|"jobName"|
+                                                  "bucket"...}]
     GET  /_emulator/lambda                       {"endpoint", "invocations", "failures"}
 """
 
@@ -34,10 +38,11 @@ import logging
 import threading
 import uuid
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from . import moto_glue
-from .faults import Faults, ServiceError
+from .faults import Faults, ServiceError, key_folder, s3_request
 from .logs import where
 from .personalize import Personalize
 from .pinpoint import Pinpoint
@@ -46,6 +51,18 @@ LOG = logging.getLogger("emulator")
 
 JSON_11 = "application/x-amz-json-1.1"
 REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+# What S3 says for the errors a test is likely to inject (a rule's "message" overrides it).
+S3_MESSAGES = {
+    "AccessDenied": "Access Denied",
+    "NoSuchKey": "The specified key does not exist.",
+    "NoSuchBucket": "The specified bucket does not exist",
+    "NoSuchUpload": "The specified upload does not exist. The upload ID may be invalid, or the upload "
+                    "may have been aborted or completed.",
+    "InternalError": "We encountered an internal error. Please try again.",
+    "SlowDown": "Please reduce your request rate.",
+    "ServiceUnavailable": "Service is unable to handle request.",
+}
 
 
 def scope_of(environ) -> tuple[str | None, str]:
@@ -58,6 +75,17 @@ def scope_of(environ) -> tuple[str | None, str]:
             parts = auth[i + 11:end if end >= 0 else None].strip().split("/")
             if len(parts) == 5:
                 return parts[3], parts[2]
+        if auth.startswith("AWS "):  # Signature Version 2: S3 only
+            return "s3", "us-east-1"
+    qs = environ.get("QUERY_STRING", "")
+    i = qs.find("X-Amz-Credential=")
+    if i >= 0:  # a presigned URL
+        end = qs.find("&", i)
+        parts = unquote(qs[i + 17:end if end >= 0 else None]).split("/")
+        if len(parts) == 5:
+            return parts[3], parts[2]
+    if "AWSAccessKeyId=" in qs and "Signature=" in qs:  # an S3 URL presigned with Signature Version 2
+        return "s3", "us-east-1"
     return None, "us-east-1"
 
 
@@ -100,6 +128,8 @@ class Emulator:
             return self.serve_personalize(environ, start_response, region)
         if service == "mobiletargeting":
             return self.serve_pinpoint(environ, start_response, region)
+        if service == "s3" and self.faults.has("s3"):
+            return self.serve_s3_faults(environ, start_response)
         return self.moto(environ, start_response)
 
     @staticmethod
@@ -167,6 +197,58 @@ class Emulator:
             LOG.error("pinpoint: internal error: %s", where(e))
             return self.reply(start_response, 500, {"Message": "emulator error", "RequestID": str(uuid.uuid4())},
                               [("x-amzn-ErrorType", "InternalServerErrorException")])
+
+    # --- S3 faults (restXml) ---------------------------------------------------------------
+
+    def serve_s3_faults(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        if not raw_uri.startswith("/"):
+            raw_uri = urlsplit(raw_uri).path or "/"
+        op, bucket, key = s3_request(method, raw_uri.split("?", 1)[0], environ.get("QUERY_STRING", ""),
+                                     bool(environ.get("HTTP_X_AMZ_COPY_SOURCE")))
+        rule = self.faults.take("s3", op, {"bucket": bucket, "key": key}) if op else None
+        if rule is None:
+            return self.moto(environ, start_response)
+        logged = {"bucket": bucket}
+        folder = key_folder(key)
+        if folder:
+            logged["keyPrefix"] = folder
+        try:
+            rule.fire()
+        except ServiceError as e:
+            self.faults.log("s3", op, e.status, logged, error=e.code, injected=True)
+            message = rule.message or S3_MESSAGES.get(e.code, f"Injected fault: {e.code}")
+            return self.s3_error(start_response, method, e.status, e.code, message, bucket, key)
+        # A latency-only rule: the call proceeds to moto; log what moto answered.
+        seen = {}
+
+        def capture(status, headers, exc_info=None):
+            seen["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        result = self.moto(environ, capture)
+        self.faults.log("s3", op, seen.get("status", 0), {**logged, "latency_ms": rule.latency_ms})
+        return result
+
+    @staticmethod
+    def s3_error(start_response, method, status, code, message, bucket, key):
+        """S3's error answer: `<Error><Code>..</Code><Message>..</Message>..</Error>` as
+        application/xml, no body for HEAD (the SDKs then read the code from the status)."""
+        request_id = uuid.uuid4().hex[:16].upper()
+        extra = ""
+        if code == "NoSuchKey" and key is not None:
+            extra = f"<Key>{escape(key)}</Key>"
+        elif code == "NoSuchBucket" and bucket:
+            extra = f"<BucketName>{escape(bucket)}</BucketName>"
+        body = b"" if method == "HEAD" else (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>{extra}"
+            f"<RequestId>{request_id}</RequestId><HostId>{uuid.uuid4().hex}</HostId></Error>").encode()
+        start_response(f"{status} {REASONS.get(status, 'Unknown')}",
+                       [("Content-Type", "application/xml"), ("Content-Length", str(len(body))),
+                        ("x-amz-request-id", request_id), ("x-amz-id-2", uuid.uuid4().hex)])
+        return [body]
 
     # --- control API -----------------------------------------------------------------------
 

@@ -1,23 +1,35 @@
-"""Injected faults and the call log shared by the Personalize and Pinpoint emulations.
+"""Injected faults and the call log shared by the Personalize, Pinpoint and S3 emulations.
 
 A rule (POST /_emulator/faults {"rules": [...]}, which replaces the set):
 
-    {"service": "personalize" | "pinpoint",
-     "operation": "CreateDataDeletionJob" | "DeleteUserEndpoints" | ... (absent: every operation),
-     "error": "LimitExceededException" | "TooManyRequestsException" | ...,
-     "status": 400 (absent: the error's usual HTTP status),
+    {"service": "personalize" | "pinpoint" | "s3",
+     "operation": "CreateDataDeletionJob" | "DeleteUserEndpoints" | "PutObject" | ... (absent: every operation),
+     "error": "LimitExceededException" | "TooManyRequestsException" | "SlowDown" | ...,
+     "status": 400 (absent: the error's usual HTTP status, from STATUS below),
      "message": "..." (optional),
      "times": 3 | null (null: forever),
      "probability": 1.0,
      "latency_ms": 0 (optional: delay the call; with no "error" the call then proceeds),
      "match": {"applicationId": "...", "datasetGroupArn": "...", "jobName": "..."} (optional)}
 
+S3 rules ("service": "s3") act on moto's S3, before moto sees the request. The operation is read
+from the path-style REST request (method, /bucket/key, query string): one of S3_OPERATIONS, e.g.
+PutObject, GetObject, HeadObject, DeleteObject, ListObjectsV2, ListObjectVersions,
+CreateMultipartUpload, UploadPart, CompleteMultipartUpload, PutObjectRetention. "match" takes
+{"bucket": "...", "key_prefix": "receipts/"}; for ListObjectsV2/ListObjectVersions the key is the
+listing's `prefix` parameter. The error is S3's own wire shape: an XML <Error> body with
+Content-Type application/xml (no body for HEAD), e.g. AccessDenied 403, NoSuchKey 404,
+InternalError 500, SlowDown 503, ServiceUnavailable 503. A request no rule matches goes to moto
+unchanged; only requests a rule fired on are logged, with the bucket and the key's first folder
+("receipts/"), never the whole key.
+
 A job-level rule makes Personalize deletion jobs created while it stands end FAILED:
 
     {"service": "personalize", "fail_job": {"datasetGroupArn": "..." (optional), "reason": "..."},
      "times": null}
 
-The call log holds one entry per Personalize/Pinpoint API call (never a user ID).
+The call log holds one entry per Personalize/Pinpoint API call, one per S3 call a rule fired on,
+and one per Step Functions status-change event delivery (events.py); never a user ID.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import random
 import threading
 import time
 from collections import deque
+from urllib.parse import parse_qs, unquote
 
 CALL_LOG_LIMIT = 200_000
 
@@ -46,7 +59,87 @@ STATUS = {
     "ServiceUnavailableException": 503,
     "AccessDeniedException": 400,
     "ThrottlingException": 400,
+    # S3 (restXml error codes)
+    "AccessDenied": 403,
+    "NoSuchKey": 404,
+    "NoSuchBucket": 404,
+    "NoSuchUpload": 404,
+    "InvalidObjectState": 403,
+    "InvalidPart": 400,
+    "PreconditionFailed": 412,
+    "RequestTimeout": 400,
+    "InternalError": 500,
+    "SlowDown": 503,
 }
+
+SERVICES = ("personalize", "pinpoint", "s3")
+S3_MATCH_KEYS = ("bucket", "key_prefix")
+
+# The S3 operation of a path-style REST request, by method and sub-resource (query parameter).
+_S3_OBJECT_OPS = {
+    "GET": [("uploadId", "ListParts"), ("retention", "GetObjectRetention"), ("legal-hold", "GetObjectLegalHold"),
+            ("tagging", "GetObjectTagging"), ("acl", "GetObjectAcl"), ("attributes", "GetObjectAttributes"),
+            ("", "GetObject")],
+    "HEAD": [("", "HeadObject")],
+    "PUT": [("partNumber", "UploadPart"), ("retention", "PutObjectRetention"),
+            ("legal-hold", "PutObjectLegalHold"), ("tagging", "PutObjectTagging"), ("acl", "PutObjectAcl"),
+            ("", "PutObject")],
+    "DELETE": [("uploadId", "AbortMultipartUpload"), ("tagging", "DeleteObjectTagging"), ("", "DeleteObject")],
+    "POST": [("uploads", "CreateMultipartUpload"), ("uploadId", "CompleteMultipartUpload"),
+             ("restore", "RestoreObject"), ("select", "SelectObjectContent")],
+}
+_S3_BUCKET_OPS = {
+    "GET": [("list-type", "ListObjectsV2"), ("versions", "ListObjectVersions"), ("uploads", "ListMultipartUploads"),
+            ("location", "GetBucketLocation"), ("versioning", "GetBucketVersioning"),
+            ("notification", "GetBucketNotificationConfiguration"), ("object-lock", "GetObjectLockConfiguration"),
+            ("policy", "GetBucketPolicy"), ("lifecycle", "GetBucketLifecycleConfiguration"),
+            ("tagging", "GetBucketTagging"), ("encryption", "GetBucketEncryption"), ("acl", "GetBucketAcl"),
+            ("", "ListObjects")],
+    "HEAD": [("", "HeadBucket")],
+    "PUT": [("versioning", "PutBucketVersioning"), ("notification", "PutBucketNotificationConfiguration"),
+            ("object-lock", "PutObjectLockConfiguration"), ("policy", "PutBucketPolicy"),
+            ("lifecycle", "PutBucketLifecycleConfiguration"), ("tagging", "PutBucketTagging"),
+            ("encryption", "PutBucketEncryption"), ("acl", "PutBucketAcl"), ("", "CreateBucket")],
+    "DELETE": [("policy", "DeleteBucketPolicy"), ("lifecycle", "DeleteBucketLifecycle"),
+               ("tagging", "DeleteBucketTagging"), ("encryption", "DeleteBucketEncryption"), ("", "DeleteBucket")],
+    "POST": [("delete", "DeleteObjects")],
+}
+S3_OPERATIONS = frozenset(
+    ["ListBuckets", "CopyObject", "UploadPartCopy"]
+    + [op for table in (_S3_OBJECT_OPS, _S3_BUCKET_OPS) for rows in table.values() for _, op in rows])
+
+
+def s3_request(method: str, raw_path: str, query_string: str, copy_source: bool = False):
+    """(operation, bucket, key) of a path-style S3 REST request; key is None for a bucket-level
+    call (for ListObjectsV2/ListObjectVersions/ListObjects: the `prefix` parameter, if any) and
+    operation is None for a request it does not know."""
+    query = parse_qs(query_string or "", keep_blank_values=True)
+    path = raw_path.lstrip("/")
+    if not path:
+        return ("ListBuckets" if method == "GET" else None), None, None
+    bucket, sep, key = path.partition("/")
+    bucket = unquote(bucket)
+    if sep and key:
+        key = unquote(key, encoding="utf-8", errors="replace")
+        table = _S3_OBJECT_OPS
+    else:
+        key = None
+        table = _S3_BUCKET_OPS
+    for param, op in table.get(method, ()):
+        if param == "" or param in query:
+            if copy_source and op in ("PutObject", "UploadPart"):
+                op = "CopyObject" if op == "PutObject" else "UploadPartCopy"
+            if op in ("ListObjectsV2", "ListObjectVersions", "ListObjects"):
+                key = query.get("prefix", [None])[0]
+            return op, bucket, key
+    return None, bucket, key
+
+
+def key_folder(key: str | None) -> str | None:
+    """What the call log may say about an S3 key: its first folder ("receipts/"), never more."""
+    if not key or "/" not in key:
+        return None
+    return key.split("/", 1)[0] + "/"
 
 
 class ServiceError(Exception):
@@ -66,8 +159,8 @@ class Rule:
         if unknown:
             raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
         self.service = spec.get("service")
-        if self.service not in ("personalize", "pinpoint"):
-            raise ValueError("a fault rule needs service 'personalize' or 'pinpoint'")
+        if self.service not in SERVICES:
+            raise ValueError(f"a fault rule needs service {' or '.join(repr(s) for s in SERVICES)}")
         self.operation = spec.get("operation")
         self.error = spec.get("error")
         self.status = int(spec["status"]) if spec.get("status") is not None else None
@@ -81,6 +174,14 @@ class Rule:
             raise ValueError("fail_job rules are for service 'personalize'")
         if self.fail_job is None and not self.error and not self.latency_ms:
             raise ValueError("a fault rule needs 'error', 'latency_ms' or 'fail_job'")
+        if self.service == "s3":
+            if self.operation is not None and self.operation not in S3_OPERATIONS:
+                raise ValueError(f"unknown S3 operation {self.operation!r}; one of {sorted(S3_OPERATIONS)}")
+            odd = set(self.match) - set(S3_MATCH_KEYS)
+            if odd:
+                raise ValueError(f"an S3 rule matches on {list(S3_MATCH_KEYS)} only, not {sorted(odd)}")
+        elif "key_prefix" in self.match:
+            raise ValueError("'key_prefix' is for S3 rules")
 
     def status_for(self, default_status: int) -> int:
         if self.status is not None:
@@ -98,6 +199,17 @@ class Rule:
     def describe(self) -> dict:
         out = {k: getattr(self, k) for k in self.FIELDS}
         return {k: v for k, v in out.items() if v not in (None, {}, 0.0) or k in ("times",)}
+
+
+def _matches(match: dict, attrs: dict) -> bool:
+    for k, v in match.items():
+        if k == "key_prefix":
+            key = attrs.get("key")
+            if key is None or not key.startswith(v):
+                return False
+        elif attrs.get(k) != v:
+            return False
+    return True
 
 
 class Faults:
@@ -121,6 +233,10 @@ class Faults:
         with self.lock:
             return [r.describe() for r in self.rules]
 
+    def has(self, service: str) -> bool:
+        """Whether any rule stands for `service` (a quick test before classifying a request)."""
+        return any(r.service == service for r in self.rules)
+
     def take(self, service: str, operation: str, attrs: dict) -> Rule | None:
         """The first call-level rule that fires for this call (one of its `times` is used)."""
         with self.lock:
@@ -129,7 +245,7 @@ class Faults:
                     continue
                 if r.operation and r.operation != operation:
                     continue
-                if any(attrs.get(k) != v for k, v in r.match.items()):
+                if not _matches(r.match, attrs):
                     continue
                 if r.times is not None and r.times <= 0:
                     continue
