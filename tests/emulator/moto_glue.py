@@ -11,11 +11,19 @@
 - S3 -> Lambda notifications are delivered asynchronously (moto delivers them inside the PutObject
   request and swallows every error) with AWS's two retries on a function error, and the event
   records carry the fields AWS's do.
+- StartExecution without a name gets a UUID name, as on AWS (moto's engine would name it "None",
+  and a second unnamed start would then be ExecutionAlreadyExists).
+- StopExecution leaves the execution ABORTED when it returns, with its stopDate, as on AWS. moto's
+  engine sets the status from its worker thread, after the answer (which then lacked stopDate), and
+  while a Task's Lambda invocation is in flight, only once the function returns. The engine does
+  stop: a Wait is cut short and no state after the current one runs (the in-flight function itself
+  runs to its end, as it would on AWS).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import os
@@ -172,6 +180,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
     notifications._invoke_awslambda = invoke_awslambda
 
     _patch_sfn_json()
+    _patch_sfn_executions()
     return FORWARDER
 
 
@@ -196,6 +205,65 @@ def _patch_sfn_json():
             return json.dumps(obj, **kw)
 
     sfn_responses.json = _Json
+
+
+def _patch_sfn_executions():
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        if name:
+            self._validate_name(name)
+        return original_start(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    StepFunctionsParserBackend.start_execution = start_execution
+
+    original_stop = StepFunctionsParserBackend.stop_execution
+
+    def stop_execution(self, execution_arn):
+        try:
+            execution = self.describe_execution(execution_arn)
+        except Exception:  # noqa: BLE001 - moto's own answer (ExecutionDoesNotExist, ...)
+            return original_stop(self, execution_arn)
+        worker = getattr(execution, "exec_worker", None)
+        deadline = time.monotonic() + 2.0
+        # The engine builds the execution's environment on its own thread: a stop right after the
+        # start waits for it (moto would fail on the missing environment).
+        while worker is not None and worker.env is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if worker is None or worker.env is None:
+            return original_stop(self, execution_arn)
+        original_stop(self, execution_arn)
+        state = worker.env.program_state()
+        if isinstance(state, ProgramStopped):
+            deadline = time.monotonic() + 0.2
+            while execution.exec_status == ExecutionStatus.RUNNING and time.monotonic() < deadline:
+                time.sleep(0.005)  # usually the worker reflects it at once
+            if execution.exec_status == ExecutionStatus.RUNNING:  # a Task is still running
+                stopped = state.stop_date or dt.datetime.now(dt.timezone.utc)
+                if stopped.tzinfo is None:
+                    stopped = stopped.replace(tzinfo=dt.timezone.utc)
+                execution.stop_date = stopped
+                execution.exec_status = ExecutionStatus.ABORTED
+        return execution
+
+    StepFunctionsParserBackend.stop_execution = stop_execution
+
+    original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
+
+    def reflect(self):
+        # Keep the stopDate StopExecution gave an execution it aborted while a Task ran.
+        execution = self.execution
+        kept = execution.stop_date if execution.exec_status == ExecutionStatus.ABORTED else None
+        original_reflect(self)
+        if kept is not None and execution.exec_status == ExecutionStatus.ABORTED:
+            execution.stop_date = kept
+
+    BaseExecutionWorkerCommunication._reflect_execution_status = reflect
 
 
 def _iso(value):

@@ -878,6 +878,63 @@ def test_unreachable_forward_target_fails_the_invocation_clearly(tmp_path):
     assert "unreachable" in (tmp_path / "emu.log").read_text()
 
 
+# --- Step Functions StopExecution -----------------------------------------------------------------
+
+
+WAIT_MACHINE = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "Next": "After"},
+                                           "After": {"Type": "Pass", "End": True}}}
+PASS_MACHINE = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"a": 1}, "End": True}}}
+
+
+def state_machine(emu, name, definition):
+    return emu.client("stepfunctions").create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
+
+
+def wait_execution(sfn, arn, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        d = sfn.describe_execution(executionArn=arn)
+        if d["status"] != "RUNNING" or time.monotonic() > deadline:
+            return d
+        time.sleep(0.1)
+
+
+def test_stop_execution_aborts_at_once_even_with_a_task_in_flight(emu):
+    sfn = emu.client("stepfunctions")
+    slow = emu.function("slow")  # answers after 1.5 s
+    waiting = state_machine(emu, "waiting", WAIT_MACHINE)
+    tasking = state_machine(emu, "tasking", {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": slow, "Next": "After"}, "After": {"Type": "Task", "Resource": slow,
+                                                                          "End": True}}})
+    # Unnamed executions get a UUID name, as on AWS (moto's engine would call both "None").
+    a = sfn.start_execution(stateMachineArn=waiting)["executionArn"]
+    b = sfn.start_execution(stateMachineArn=waiting)["executionArn"]
+    assert a != b and len(a.rsplit(":", 1)[1]) == 36
+    t = time.monotonic()
+    stopped = sfn.stop_execution(executionArn=a)  # right after the start
+    assert time.monotonic() - t < 1.0
+    d = sfn.describe_execution(executionArn=a)
+    assert d["status"] == "ABORTED" and d["stopDate"] == stopped["stopDate"]
+    sfn.stop_execution(executionArn=b)
+    with pytest.raises(sfn.exceptions.InvalidName):
+        sfn.start_execution(stateMachineArn=waiting, name="has space")
+
+    c = sfn.start_execution(stateMachineArn=tasking, name="in-flight")["executionArn"]
+    emu.lambdas.wait_calls("slow", 1)
+    stopped = sfn.stop_execution(executionArn=c)
+    d = sfn.describe_execution(executionArn=c)
+    assert d["status"] == "ABORTED" and d["stopDate"] == stopped["stopDate"]
+    time.sleep(2.0)  # the function answers; the engine runs nothing more
+    d = sfn.describe_execution(executionArn=c)
+    assert d["status"] == "ABORTED" and d["stopDate"] == stopped["stopDate"]
+    assert len(emu.lambdas.calls["slow"]) == 1
+    history = [e["type"] for e in sfn.get_execution_history(executionArn=c)["events"]]
+    assert history[-1] == "ExecutionAborted" and history.count("TaskStateEntered") == 1
+    waited = [e["type"] for e in sfn.get_execution_history(executionArn=a)["events"]]
+    assert waited == ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
+
+
 # --- reset and logs ------------------------------------------------------------------------------
 
 
