@@ -6,5 +6,8 @@
   every Lambda invocation is forwarded to `--lambda-endpoint` (`cargo lambda watch`);
 - Amazon Personalize data deletion jobs (personalize.py);
 - Amazon Pinpoint applications and endpoints (pinpoint.py);
-- a control API under /_emulator/ (app.py) for seeding, timing, throttling, faults and the call log.
+- Step Functions execution status-change events delivered to a Lambda function, as an
+  EventBridge rule would (events.py);
+- a control API under /_emulator/ (app.py) for seeding, timing, throttling, faults (Personalize,
+  Pinpoint and S3), event rules and the call log.
 """

@@ -10,7 +10,8 @@ S3 fault rules (faults.py), if any stand.
 Control API (plain JSON, no auth):
 
     GET  /_emulator/health                       {"ok": true}
-    POST /_emulator/reset                        clears Personalize, Pinpoint, faults, call log, moto
+    POST /_emulator/reset                        clears Personalize, Pinpoint, faults, call log, event
+                                                  rules and deliveries, moto
     GET|POST /_emulator/personalize/config       {"pending_seconds", "in_progress_seconds",
                                                   "max_pending_per_group", "max_input_bytes"}
     POST /_emulator/personalize/dataset-groups   {"name", "region"?} -> {"datasetGroupArn"}
@@ -26,8 +27,14 @@ Control API (plain JSON, no auth):
                                                   service personalize, pinpoint or s3
     GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
-                                                  "bucket"...}]
+                                                  "bucket"|"execution"...}]
     GET  /_emulator/lambda                       {"endpoint", "invocations", "failures"}
+    GET|POST /_emulator/events/rules             {"rules": [{"stateMachineArn", "statuses": [..],
+                                                  "functionName", "maxRetries"?, "retryDelaySeconds"?}]}
+                                                  (POST replaces): Step Functions Execution Status
+                                                  Change events to a Lambda function (see events.py)
+    GET  /_emulator/events/deliveries            -> {"deliveries": [{"functionName", "executionArn",
+                                                  "status", "outcome", "attempts", "event", ...}]}
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from . import moto_glue
+from .events import Events
 from .faults import Faults, ServiceError, key_folder, s3_request
 from .logs import where
 from .personalize import Personalize
@@ -98,8 +106,10 @@ class Emulator:
         self.personalize = Personalize(self.lock, self.faults, moto_glue.read_csvs)
         self.pinpoint = Pinpoint(self.lock, self.faults)
         self._stop = threading.Event()
+        self.events = Events(self.lock, self.faults, forwarder, self._stop)
         self._ticker = threading.Thread(target=self._tick, name="personalize-ticker", daemon=True)
         self._ticker.start()
+        self.events.start()
 
     def _tick(self):
         while not self._stop.wait(0.2):
@@ -278,6 +288,7 @@ class Emulator:
                 self.faults.reset()
                 self.personalize.reset()
                 self.pinpoint.reset()
+                self.events.reset()
             LOG.info("reset")
             return 200, {"reset": True}
         if route == "personalize/config":
@@ -307,6 +318,12 @@ class Emulator:
         if route == "calls":
             since = float(query["since"]) if "since" in query else None
             return 200, self.faults.read_calls(query.get("service"), query.get("operation"), since)
+        if route == "events/rules":
+            if post:
+                self.events.set(body.get("rules", []))
+            return 200, {"rules": self.events.describe()}
+        if route == "events/deliveries":
+            return 200, {"deliveries": self.events.read_deliveries()}
         if route == "lambda":
             f = self.forwarder
             return 200, {"endpoint": f.endpoint if f else None, "invocations": f.invocations if f else 0,

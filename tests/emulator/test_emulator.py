@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -878,7 +879,7 @@ def test_unreachable_forward_target_fails_the_invocation_clearly(tmp_path):
     assert "unreachable" in (tmp_path / "emu.log").read_text()
 
 
-# --- Step Functions StopExecution -----------------------------------------------------------------
+# --- Step Functions StopExecution and status-change events ---------------------------------------
 
 
 WAIT_MACHINE = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "Next": "After"},
@@ -935,6 +936,100 @@ def test_stop_execution_aborts_at_once_even_with_a_task_in_flight(emu):
     assert waited == ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
 
 
+def test_status_change_events_reach_the_lambda_target(emu):
+    sfn = emu.client("stepfunctions")
+    waiting = state_machine(emu, "erasure", WAIT_MACHINE)
+    passing = state_machine(emu, "quick", PASS_MACHINE)
+    earlier = sfn.start_execution(stateMachineArn=passing, name="before-the-rule")["executionArn"]
+    assert wait_execution(sfn, earlier)["status"] == "SUCCEEDED"
+    rules = [{"stateMachineArn": waiting, "statuses": ["ABORTED", "FAILED", "TIMED_OUT", "SUCCEEDED"],
+              "functionName": "finalize-erasure"},
+             {"stateMachineArn": passing, "statuses": ["SUCCEEDED"],
+              "functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:finalize-erasure"}]
+    listed = emu.ctl("POST", "events/rules", {"rules": rules})["rules"]
+    assert listed == emu.ctl("GET", "events/rules")["rules"]
+    assert listed[0] == {**rules[0], "maxRetries": 3, "retryDelaySeconds": 1.0}
+
+    request = '{"requestId": "r-1",  "bucket": "erasure-requests"}'  # delivered as it was given
+    stopped_arn = sfn.start_execution(stateMachineArn=waiting, name="erase-r-1", input=request)["executionArn"]
+    time.sleep(0.5)  # seen RUNNING, which the rule does not list
+    stop_date = sfn.stop_execution(executionArn=stopped_arn)["stopDate"]
+    done_arn = sfn.start_execution(stateMachineArn=passing, name="quick-1", input="{}")["executionArn"]
+    done = wait_execution(sfn, done_arn)
+    events = emu.lambdas.wait_calls("finalize-erasure", 2)
+    time.sleep(0.8)
+    assert len(emu.lambdas.calls["finalize-erasure"]) == 2  # nothing for RUNNING or the earlier execution
+    by_status = {e["detail"]["status"]: e for e in events}
+    assert set(by_status) == {"ABORTED", "SUCCEEDED"}
+
+    aborted = by_status["ABORTED"]
+    assert set(aborted) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources",
+                            "detail"}
+    assert aborted["version"] == "0" and len(aborted["id"]) == 36
+    assert aborted["detail-type"] == "Step Functions Execution Status Change" and aborted["source"] == "aws.states"
+    assert (aborted["account"], aborted["region"], aborted["resources"]) == (ACCOUNT, "us-east-1", [stopped_arn])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", aborted["time"])
+    detail = aborted["detail"]
+    assert set(detail) == {"executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate", "input",
+                           "output", "inputDetails", "outputDetails"}
+    assert (detail["executionArn"], detail["stateMachineArn"], detail["name"]) == (stopped_arn, waiting, "erase-r-1")
+    assert isinstance(detail["startDate"], int) and isinstance(detail["stopDate"], int)
+    assert detail["stopDate"] == int(stop_date.timestamp() * 1000) and detail["stopDate"] > detail["startDate"]
+    assert detail["input"] == request and detail["inputDetails"] == {"included": True}
+    assert detail["output"] is None and detail["outputDetails"] is None
+
+    succeeded = by_status["SUCCEEDED"]["detail"]
+    assert succeeded["name"] == "quick-1" and succeeded["stateMachineArn"] == passing
+    assert succeeded["output"] == '{"a":1}' and json.loads(done["output"]) == {"a": 1}
+    assert succeeded["outputDetails"] == {"included": True} and succeeded["input"] == "{}"
+    assert succeeded["stopDate"] == int(done["stopDate"].timestamp() * 1000)
+
+    deliveries = emu.ctl("GET", "events/deliveries")["deliveries"]
+    assert sorted((d["status"], d["outcome"], d["attempts"]) for d in deliveries) == [
+        ("ABORTED", "delivered", 1), ("SUCCEEDED", "delivered", 1)]
+    assert {d["event"]["id"] for d in deliveries} == {e["id"] for e in events}
+    calls = emu.calls(service="events")
+    assert sorted((c["operation"], c["status"], c["execution"], c["executionStatus"], c["outcome"]) for c in calls) == [
+        ("Deliver", 200, "erase-r-1", "ABORTED", "delivered"), ("Deliver", 200, "quick-1", "SUCCEEDED", "delivered")]
+    assert "requestId" not in json.dumps(calls) and "erasure-requests" not in json.dumps(calls)  # no input
+
+
+def test_failed_event_deliveries_are_retried(emu):
+    sfn = emu.client("stepfunctions")
+    passing = state_machine(emu, "quick", PASS_MACHINE)
+    emu.ctl("POST", "events/rules", {"rules": [
+        {"stateMachineArn": passing, "statuses": ["RUNNING", "SUCCEEDED"], "functionName": "flaky",
+         "retryDelaySeconds": 0.1},
+        {"stateMachineArn": passing, "statuses": ["SUCCEEDED"], "functionName": "boom", "maxRetries": 2,
+         "retryDelaySeconds": 0.1}]})
+    emu.lambdas.flaky_failures = 1
+    sfn.start_execution(stateMachineArn=passing, name="one", input='{"x": 1}')
+    # flaky: RUNNING (seen only after it ended) fails once, then both go through, in order.
+    flaky = emu.lambdas.wait_calls("flaky", 3)
+    assert [e["detail"]["status"] for e in flaky] == ["RUNNING", "RUNNING", "SUCCEEDED"]
+    assert flaky[0] == flaky[1]  # a retry is the same event
+    running = flaky[0]["detail"]
+    assert running["stopDate"] is None and running["output"] is None and running["outputDetails"] is None
+    assert len(emu.lambdas.wait_calls("boom", 3)) == 3  # one try and two retries
+    deadline = time.monotonic() + 5
+    while len(emu.ctl("GET", "events/deliveries")["deliveries"]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    assert len(emu.lambdas.calls["boom"]) == 3
+    deliveries = emu.ctl("GET", "events/deliveries")["deliveries"]
+    assert sorted((d["functionName"], d["status"], d["outcome"], d["attempts"], d.get("errorType"))
+                  for d in deliveries) == [
+        ("boom", "SUCCEEDED", "failed", 3, "Throttled"), ("flaky", "RUNNING", "delivered", 2, None),
+        ("flaky", "SUCCEEDED", "delivered", 1, None)]
+    failed = [c for c in emu.calls(service="events") if c["outcome"] == "failed"]
+    assert [(c["status"], c["error"], c["attempts"]) for c in failed] == [(500, "Throttled", 3)]
+
+    status, _, out = http("POST", f"{emu.url}/_emulator/events/rules",
+                          {"rules": [{"stateMachineArn": passing, "statuses": ["DONE"], "functionName": "f"}]})
+    assert status == 400 and "statuses" in out["message"]
+    assert len(emu.ctl("GET", "events/rules")["rules"]) == 2  # a refused set leaves the rules as they were
+
+
 # --- reset and logs ------------------------------------------------------------------------------
 
 
@@ -943,7 +1038,12 @@ def test_reset_clears_everything(emu):
     emu.bucket()
     emu.ctl("POST", "faults", {"rules": [{"service": "pinpoint", "error": "ForbiddenException"}]})
     emu.ctl("POST", "pinpoint/config", {"rate": 1})
+    emu.ctl("POST", "events/rules", {"rules": [{
+        "stateMachineArn": f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:x", "statuses": ["FAILED"],
+        "functionName": "f"}]})
     emu.ctl("POST", "reset")
+    assert emu.ctl("GET", "events/rules") == {"rules": []}
+    assert emu.ctl("GET", "events/deliveries") == {"deliveries": []}
     assert emu.client("s3").list_buckets()["Buckets"] == []
     assert emu.ctl("GET", "faults") == {"rules": []}
     assert emu.ctl("GET", "calls") == []
