@@ -9,6 +9,12 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 STAMP := $(VENV)/.installed-$(shell cksum < tests/requirements.txt | cut -d' ' -f1)
 NODE_STAMP := tests/node_modules/.installed
+# checkov gets a venv of its own: it pins boto3==1.35.49, which cannot share one with the
+# boto3 that moto and the SAM CLI use (tests/requirements.txt).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
 .PHONY: setup demo validate fuzz test test-rust test-e2e lint build clean
 
@@ -18,6 +24,12 @@ $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
 $(NODE_STAMP): tests/package.json
@@ -45,11 +57,15 @@ fuzz:
 ## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests, sam build.
 test: setup lint test-rust test-e2e build
 
-lint: setup
+## lint: also the template's security scan: cfn-lint, then checkov (any failed check fails; skips
+## need a written reason in template.yaml, see docs/SECURITY.md).
+lint: setup $(CHECKOV_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --quiet -- -D warnings
 	cd tests && npx --no-install asl-validator --json-path ../statemachine/erasure.asl.json
 	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 test-rust:
 	cargo test --workspace --quiet
