@@ -167,6 +167,7 @@ class Stack:
     def start_functions(self, cfg: AppConfig):
         """(Re)starts `cargo lambda watch` with the functions' configuration."""
         env = self.function_env(cfg)
+        self.functions_cfg = cfg
         if self.watch and self.watch.poll() is None and env == self.watch_env:
             return
         self.stop_functions()
@@ -178,7 +179,7 @@ class Stack:
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--ignore-changes", "--quiet",
              "--invoke-address", "127.0.0.1", "--invoke-port", str(self.lambda_port),
-             "--concurrency", "4", "--env-file", str(env_file)],
+             "--concurrency", "4", "--timeout", "900", "--env-file", str(env_file)],
             cwd=ROOT, env=proc_env, stdout=self._log("functions"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -191,6 +192,12 @@ class Stack:
                 return True
 
         wait_for("cargo lambda watch", listening, timeout=120)
+
+    def restart_functions(self):
+        """A fresh `cargo lambda watch` with the same configuration: what Lambda does after a
+        runtime crash is start a new execution environment."""
+        self.stop_functions()
+        self.start_functions(self.functions_cfg)
 
     def stop_functions(self):
         _stop(self.watch)
@@ -276,6 +283,10 @@ class Stack:
                                                    {"Name": "suffix", "Value": ".csv"}]}},
             }]},
         )
+        # template.yaml's EventBridge rule: an execution stopped or timed out before FinalizeErasure
+        # still gets its receipt from the finalize function.
+        self.control("POST", "events/rules", {"rules": [{
+            "stateMachineArn": sm_arn, "statuses": ["ABORTED", "TIMED_OUT"], "functionName": "finalize-erasure"}]})
         self.state_machine_arn = sm_arn
         return sm_arn
 

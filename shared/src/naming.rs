@@ -74,7 +74,20 @@ impl RequestId {
         format!("{}pinpoint/manifest.json", self.work_folder(work_prefix))
     }
 
-    /// The key of the list of users that failed in one application for one shard.
+    /// Preparation's output, kept so a stopped execution can still be accounted for.
+    pub fn prepared_key(&self, work_prefix: &str) -> String {
+        format!("{}prepared.json", self.work_folder(work_prefix))
+    }
+
+    /// How far the erase step got with one shard (positions and counts, no IDs): a retry resumes there.
+    pub fn shard_progress_key(&self, work_prefix: &str, shard: u32) -> String {
+        format!(
+            "{}pinpoint/progress/shard-{shard:05}.json",
+            self.work_folder(work_prefix)
+        )
+    }
+
+    /// Where the erase step lists one shard's failed users of one application.
     pub fn failed_users_key(&self, work_prefix: &str, application_id: &str, shard: u32) -> String {
         format!(
             "{}pinpoint/failed/{application_id}/shard-{shard:05}.csv",

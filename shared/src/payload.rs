@@ -231,6 +231,13 @@ pub struct ShardResult {
     pub users: u64,
     /// One entry per configured application.
     pub applications: Vec<AppShardResult>,
+    /// False when the step stopped before its deadline and the workflow must call it again.
+    #[serde(default = "yes")]
+    pub complete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One element of the Pinpoint map's result: a shard's result, or the error that stopped it.
@@ -294,6 +301,37 @@ pub struct FinalizeOutput {
     pub reason: Option<String>,
     /// Where the receipt is.
     pub receipt: S3Ref,
+}
+
+/// EventBridge's "Step Functions Execution Status Change" event (the parts used).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChangeEvent {
+    /// Always "Step Functions Execution Status Change".
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// The execution.
+    pub detail: StatusChangeDetail,
+}
+
+/// The execution whose status changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChangeDetail {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// Its name.
+    pub name: String,
+    /// ABORTED, TIMED_OUT, FAILED, SUCCEEDED, RUNNING.
+    pub status: String,
+    /// Start, epoch milliseconds.
+    #[serde(default)]
+    pub start_date: Option<i64>,
+    /// End, epoch milliseconds.
+    #[serde(default)]
+    pub stop_date: Option<i64>,
+    /// The execution input, as a JSON string.
+    #[serde(default)]
+    pub input: Option<String>,
 }
 
 /// A step's input that belongs to one request (so its logs can carry the execution name).

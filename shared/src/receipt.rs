@@ -23,6 +23,8 @@ pub enum Outcome {
     Failed,
     /// The request file was invalid; nothing was deleted.
     Rejected,
+    /// An operator stopped the execution; the receipt says what was done up to then.
+    Aborted,
 }
 
 /// What was asked.

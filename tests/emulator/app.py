@@ -29,6 +29,8 @@ Control API (plain JSON, no auth):
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
                                                   "bucket"|"execution"...}]
     GET  /_emulator/lambda                       {"endpoint", "invocations", "failures"}
+    POST /_emulator/lambda/crash                 {"functionName"}: invocations of it in flight end with
+                                                 Runtime.ExitError (after a test killed its process)
     GET|POST /_emulator/events/rules             {"rules": [{"stateMachineArn", "statuses": [..],
                                                   "functionName", "maxRetries"?, "retryDelaySeconds"?}]}
                                                   (POST replaces): Step Functions Execution Status
@@ -324,6 +326,12 @@ class Emulator:
             return 200, {"rules": self.events.describe()}
         if route == "events/deliveries":
             return 200, {"deliveries": self.events.read_deliveries()}
+        if route == "lambda/crash" and post:
+            # What Lambda does when a function's process dies mid-invocation (the test killed it):
+            # the invocation in flight fails with Runtime.ExitError instead of waiting forever.
+            if not self.forwarder:
+                raise ServiceError("NotFound", "no Lambda forward target", 404)
+            return 200, {"failed": self.forwarder.crash(str(body.get("functionName", "")))}
         if route == "lambda":
             f = self.forwarder
             return 200, {"endpoint": f.endpoint if f else None, "invocations": f.invocations if f else 0,

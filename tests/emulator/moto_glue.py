@@ -37,6 +37,7 @@ LOG = logging.getLogger("emulator.lambda")
 
 ACCOUNT = "123456789012"
 FORWARD_ERROR = "EmulatorForwardError"
+UNREACHABLE_ERROR = "Lambda.ServiceException"
 
 
 class Forwarder:
@@ -47,9 +48,46 @@ class Forwarder:
         self.lock = threading.Lock()
         self.invocations = 0
         self.failures = 0
+        self.inflight: dict[str, set[threading.Event]] = {}
+
+    def crash(self, name: str) -> int:
+        """Fails every invocation of `name` in flight as Lambda does when the runtime process dies."""
+        with self.lock:
+            events = list(self.inflight.get(name, ()))
+        for e in events:
+            e.set()
+        return len(events)
 
     def invoke(self, name: str, event) -> tuple[str, bool]:
-        """(payload, errored) of one synchronous invocation of function `name`."""
+        """(payload, errored) of one synchronous invocation of function `name`; a crash() of the
+        function while it runs ends it with Runtime.ExitError."""
+        crashed = threading.Event()
+        done = threading.Event()
+        box: dict = {}
+
+        def call():
+            try:
+                box["result"] = self._invoke(name, event)
+            finally:
+                done.set()
+
+        with self.lock:
+            self.inflight.setdefault(name, set()).add(crashed)
+        try:
+            threading.Thread(target=call, name=f"invoke-{name}", daemon=True).start()
+            while not done.wait(0.05):
+                if crashed.is_set():
+                    LOG.info("lambda %s: the runtime process exited during the invocation", name)
+                    with self.lock:
+                        self.failures += 1
+                    return json.dumps({"errorType": "Runtime.ExitError",
+                                       "errorMessage": "Runtime exited with error: signal: killed"}), True
+            return box["result"]
+        finally:
+            with self.lock:
+                self.inflight[name].discard(crashed)
+
+    def _invoke(self, name: str, event) -> tuple[str, bool]:
         if isinstance(event, (bytes, str)):
             data = event.encode() if isinstance(event, str) else event
         else:
@@ -85,7 +123,9 @@ class Forwarder:
             LOG.error("lambda %s: forward target %s unreachable: %s", name, self.endpoint, reason)
             with self.lock:
                 self.failures += 1
-            payload = {"errorType": FORWARD_ERROR,
+            # Lambda could not run the function at all (no execution environment answered): on AWS
+            # that is the service's own 5xx, which Step Functions reports as Lambda.ServiceException.
+            payload = {"errorType": UNREACHABLE_ERROR,
                        "errorMessage": f"cannot reach the Lambda forward target {url}: {reason}"}
             return json.dumps(payload), True
 
@@ -238,6 +278,7 @@ def _patch_sfn_executions():
         if worker is None or worker.env is None:
             return original_stop(self, execution_arn)
         original_stop(self, execution_arn)
+        execution.stopped_by_operator = True
         state = worker.env.program_state()
         if isinstance(state, ProgramStopped):
             deadline = time.monotonic() + 0.2
@@ -256,11 +297,19 @@ def _patch_sfn_executions():
     original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
 
     def reflect(self):
-        # Keep the stopDate StopExecution gave an execution it aborted while a Task ran.
+        # Keep the stopDate StopExecution gave an execution it aborted while a Task ran. And a
+        # stopped execution stays ABORTED: moto's engine, stopped inside a Map or Parallel, ends
+        # the iterations with its own internal error and would report FAILED.
         execution = self.execution
         kept = execution.stop_date if execution.exec_status == ExecutionStatus.ABORTED else None
         original_reflect(self)
-        if kept is not None and execution.exec_status == ExecutionStatus.ABORTED:
+        if getattr(execution, "stopped_by_operator", False):
+            execution.exec_status = ExecutionStatus.ABORTED
+            if kept is not None:
+                execution.stop_date = kept
+            elif execution.stop_date is None:
+                execution.stop_date = dt.datetime.now(dt.timezone.utc)
+        elif kept is not None and execution.exec_status == ExecutionStatus.ABORTED:
             execution.stop_date = kept
 
     BaseExecutionWorkerCommunication._reflect_execution_status = reflect

@@ -872,7 +872,7 @@ def test_unreachable_forward_target_fails_the_invocation_clearly(tmp_path):
         emu.function("fn")
         r = emu.client("lambda").invoke(FunctionName="fn", Payload=b"{}")
         err = json.load(r["Payload"])
-        assert r["FunctionError"] == "Unhandled" and err["errorType"] == "EmulatorForwardError"
+        assert r["FunctionError"] == "Unhandled" and err["errorType"] == "Lambda.ServiceException"
         assert f"127.0.0.1:{closed}" in err["errorMessage"]
     finally:
         assert stop_emulator(proc, log) == 0  # SIGTERM: a clean exit

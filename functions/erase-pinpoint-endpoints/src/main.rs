@@ -17,7 +17,15 @@ async fn main() -> Result<(), Error> {
     let limiter = RateLimiter::new(cfg.rate_per_second);
     run(service_fn(|ev: LambdaEvent<ShardSpec>| {
         let span = request_span(&ev.payload);
-        handle(&cfg, &s3, &pinpoint, &limiter, ev.payload).instrument(span)
+        handle(
+            &cfg,
+            &s3,
+            &pinpoint,
+            &limiter,
+            Some(ev.context.deadline()),
+            ev.payload,
+        )
+        .instrument(span)
     }))
     .await
 }

@@ -29,12 +29,14 @@ pub struct EraseConfig {
     pub max_attempts: u32,
     /// Where failed-user lists go.
     pub work_prefix: String,
+    /// How close to the invocation's deadline the step stops and hands the rest back.
+    pub handback_margin: Duration,
 }
 
 impl EraseConfig {
     /// Reads PINPOINT_APPLICATION_IDS, PINPOINT_ACCOUNT_RATE_PER_SECOND, PINPOINT_SHARD_CONCURRENCY
     /// (the map's MaxConcurrency: each function takes that share of the account's rate),
-    /// PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS and WORK_PREFIX.
+    /// PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS, WORK_PREFIX and PINPOINT_HANDBACK_SECONDS.
     pub fn from_env() -> Result<Self, ConfigError> {
         let account_rate: f64 = config::number("PINPOINT_ACCOUNT_RATE_PER_SECOND", 100.0)?;
         let shards_at_once: f64 = config::number("PINPOINT_SHARD_CONCURRENCY", 4.0)?;
@@ -50,6 +52,7 @@ impl EraseConfig {
             concurrency: config::number("PINPOINT_CONCURRENCY", 16usize)?.max(1),
             max_attempts: config::number("PINPOINT_MAX_ATTEMPTS", 8u32)?.max(1),
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,
+            handback_margin: Duration::from_secs(config::number("PINPOINT_HANDBACK_SECONDS", 30u64)?),
         })
     }
 }
@@ -61,16 +64,38 @@ enum Fate {
     Failed(&'static str),
 }
 
-/// Erases every user of the shard from every application.
+/// Erases every user of the shard from every application, resuming from the shard's progress
+/// object when an earlier attempt got part of the way (a killed process, a timeout), and handing
+/// back `complete: false` when the invocation's deadline is near so the workflow continues it.
 pub async fn handle(
     cfg: &EraseConfig,
     s3c: &aws_sdk_s3::Client,
     client: &aws_sdk_pinpoint::Client,
     limiter: &RateLimiter,
+    deadline: Option<std::time::SystemTime>,
     shard: ShardSpec,
 ) -> Result<ShardResult, ErasureError> {
     let id = RequestId::parse(&shard.request_id)
         .ok_or_else(|| ErasureError::Invalid("the shard has a malformed request ID".into()))?;
+    let progress_key = id.shard_progress_key(&cfg.work_prefix, shard.index);
+    let mut progress: ShardProgress = match s3::read_object(s3c, &shard.bucket, &progress_key).await
+    {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| {
+            ErasureError::Invalid(format!(
+                "shard {}'s progress object is unreadable",
+                shard.index
+            ))
+        })?,
+        Err(ErasureError::NotFound(_)) => ShardProgress::default(),
+        Err(e) => return Err(e),
+    };
+    if progress.complete {
+        tracing::info!(request_id = %id, shard = shard.index, "shard already erased; returning its recorded result");
+        return Ok(progress.result(&shard, true));
+    }
+    if progress.resumed_from_users() > 0 {
+        tracing::info!(request_id = %id, shard = shard.index, done = progress.resumed_from_users(), "resuming the shard where an earlier attempt stopped");
+    }
     let body = s3::read_object(s3c, &shard.bucket, &shard.key).await?;
     let (users, _, verdict) = read_all(&body, BadRowPolicy::RejectFile);
     if verdict.is_err() || users.len() as u64 != shard.users {
@@ -79,29 +104,64 @@ pub async fn handle(
             shard.index, shard.users
         )));
     }
-    let mut applications = Vec::with_capacity(cfg.application_ids.len());
     for app in &cfg.application_ids {
-        let mut result = AppShardResult {
-            application_id: app.clone(),
-            ..Default::default()
-        };
-        let mut failed: Vec<(&str, &'static str)> = Vec::new();
-        match pinpoint::check_application(client, app).await {
+        if !progress
+            .applications
+            .iter()
+            .any(|a| &a.result.application_id == app)
+        {
+            progress.applications.push(AppProgress {
+                result: AppShardResult {
+                    application_id: app.clone(),
+                    ..Default::default()
+                },
+                done: 0,
+                failed: Vec::new(),
+            });
+        }
+    }
+    let mut progressed = false;
+    for ai in 0..progress.applications.len() {
+        let app = progress.applications[ai].result.application_id.clone();
+        if !cfg.application_ids.contains(&app)
+            || progress.applications[ai].done as usize >= users.len()
+        {
+            continue;
+        }
+        match pinpoint::check_application(client, &app).await {
             Ok(()) => {
-                let fates: Vec<(&str, Fate)> =
-                    futures::stream::iter(users.iter())
-                        .map(|u| async move {
-                            (u.as_str(), erase_user(cfg, client, limiter, app, u).await)
+                while (progress.applications[ai].done as usize) < users.len() {
+                    // Hand back only after some progress in this invocation, so the loop always ends.
+                    if progressed && deadline.is_some_and(|d| {
+                        d.duration_since(std::time::SystemTime::now())
+                            .map(|left| left < cfg.handback_margin)
+                            .unwrap_or(true)
+                    }) {
+                        save(s3c, &shard.bucket, &progress_key, &progress).await?;
+                        tracing::info!(request_id = %id, shard = shard.index, "deadline near: handing the rest of the shard back");
+                        return Ok(progress.result(&shard, false));
+                    }
+                    let from = progress.applications[ai].done as usize;
+                    let to = (from + CHECKPOINT_USERS).min(users.len());
+                    let fates: Vec<(usize, Fate)> = futures::stream::iter(from..to)
+                        .map(|i| {
+                            let (user, app) = (&users[i], &app);
+                            async move { (i, erase_user(cfg, client, limiter, app, user).await) }
                         })
                         .buffer_unordered(cfg.concurrency)
                         .collect()
                         .await;
-                for (user, fate) in fates {
-                    match fate {
-                        Fate::Deleted(n) => result.endpoints_deleted += n,
-                        Fate::NoEndpoints => result.users_without_endpoints += 1,
-                        Fate::Failed(why) => failed.push((user, why)),
+                    let a = &mut progress.applications[ai];
+                    for (i, fate) in fates {
+                        match fate {
+                            Fate::Deleted(n) => a.result.endpoints_deleted += n,
+                            Fate::NoEndpoints => a.result.users_without_endpoints += 1,
+                            Fate::Failed(why) => a.failed.push((i as u64, why.to_string())),
+                        }
                     }
+                    a.done = to as u64;
+                    progressed = true;
+                    save(s3c, &shard.bucket, &progress_key, &progress).await?;
                 }
             }
             // Retrying the shard later may work: let Step Functions do it.
@@ -115,42 +175,50 @@ pub async fn handle(
                     _ => "application check failed",
                 };
                 tracing::error!(application_id = %app, error = %e, "Pinpoint application unusable; its users are recorded as failed");
-                failed.extend(users.iter().map(|u| (u.as_str(), why)));
+                let a = &mut progress.applications[ai];
+                let from = a.done;
+                a.failed
+                    .extend((from..users.len() as u64).map(|i| (i, why.to_string())));
+                a.done = users.len() as u64;
             }
         }
-        result.users_processed = users.len() as u64;
-        result.failed_users = failed.len() as u64;
-        if !failed.is_empty() {
+        let a = &mut progress.applications[ai];
+        if !a.failed.is_empty() {
             let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
             let mut csv = b"USER_ID,REASON\n".to_vec();
-            for (user, why) in &failed {
-                *reasons.entry(why.to_string()).or_default() += 1;
+            a.failed.sort();
+            for (i, why) in &a.failed {
+                *reasons.entry(why.clone()).or_default() += 1;
                 let mut line = Vec::new();
-                crate::request_csv::encode_line(user, &mut line);
+                crate::request_csv::encode_line(&users[*i as usize], &mut line);
                 line.pop();
                 csv.extend_from_slice(&line);
                 csv.extend_from_slice(format!(",{why}\n").as_bytes());
             }
-            let key = id.failed_users_key(&cfg.work_prefix, app, shard.index);
+            let key = id.failed_users_key(&cfg.work_prefix, &app, shard.index);
             s3::put(s3c, &shard.bucket, &key, csv, "text/csv").await?;
-            result.failure_reasons = reasons;
-            result.failed_users_key = Some(key);
+            a.result.failure_reasons = reasons;
+            a.result.failed_users_key = Some(key);
         }
+        a.result.users_processed = a.done;
+        a.result.failed_users = a.failed.len() as u64;
         tracing::info!(
             request_id = %id,
             shard = shard.index,
             application_id = %app,
-            users = result.users_processed,
-            endpoints_deleted = result.endpoints_deleted,
-            without_endpoints = result.users_without_endpoints,
-            failed = result.failed_users,
+            users = a.result.users_processed,
+            endpoints_deleted = a.result.endpoints_deleted,
+            without_endpoints = a.result.users_without_endpoints,
+            failed = a.result.failed_users,
             "shard erased in application"
         );
-        applications.push(result);
     }
+    progress.complete = true;
+    save(s3c, &shard.bucket, &progress_key, &progress).await?;
+    let result = progress.result(&shard, true);
     {
         use crate::metrics::{emit, names};
-        let sum = |f: fn(&AppShardResult) -> u64| applications.iter().map(f).sum::<u64>();
+        let sum = |f: fn(&AppShardResult) -> u64| result.applications.iter().map(f).sum::<u64>();
         emit(&[
             (
                 names::USERS_ERASED,
@@ -160,11 +228,85 @@ pub async fn handle(
             (names::FAILED_USERS, sum(|a| a.failed_users)),
         ]);
     }
-    Ok(ShardResult {
-        index: shard.index,
-        users: shard.users,
-        applications,
-    })
+    Ok(result)
+}
+
+/// What a shard's progress object records, as a result (for the receipt of a stopped execution).
+pub async fn recorded(
+    s3c: &aws_sdk_s3::Client,
+    id: &RequestId,
+    work_prefix: &str,
+    shard: &ShardSpec,
+) -> Result<Option<ShardResult>, ErasureError> {
+    let key = id.shard_progress_key(work_prefix, shard.index);
+    match s3::read_object(s3c, &shard.bucket, &key).await {
+        Ok(bytes) => {
+            let p: ShardProgress = serde_json::from_slice(&bytes).map_err(|_| {
+                ErasureError::Invalid(format!(
+                    "shard {}'s progress object is unreadable",
+                    shard.index
+                ))
+            })?;
+            Ok(Some(p.result(shard, p.complete)))
+        }
+        Err(ErasureError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Users erased between two progress records: what a crash can make the retry redo.
+const CHECKPOINT_USERS: usize = 100;
+
+/// How far a shard got, kept in its progress object (user positions, never IDs).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShardProgress {
+    applications: Vec<AppProgress>,
+    complete: bool,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppProgress {
+    result: AppShardResult,
+    /// Users of the shard handled so far, in order (a retry starts here).
+    done: u64,
+    /// Positions in the shard of users that failed, with why.
+    failed: Vec<(u64, String)>,
+}
+
+impl ShardProgress {
+    fn resumed_from_users(&self) -> u64 {
+        self.applications.iter().map(|a| a.done).sum()
+    }
+
+    fn result(&self, shard: &ShardSpec, complete: bool) -> ShardResult {
+        ShardResult {
+            index: shard.index,
+            users: shard.users,
+            applications: self
+                .applications
+                .iter()
+                .map(|a| {
+                    let mut r = a.result.clone();
+                    r.users_processed = a.done;
+                    r.failed_users = a.failed.len() as u64;
+                    r
+                })
+                .collect(),
+            complete,
+        }
+    }
+}
+
+async fn save(
+    s3c: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    progress: &ShardProgress,
+) -> Result<(), ErasureError> {
+    let body = serde_json::to_vec(progress).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    s3::put(s3c, bucket, key, body, "application/json").await
 }
 
 async fn erase_user(

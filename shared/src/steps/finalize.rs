@@ -1,14 +1,18 @@
 //! Finalisation: decide the outcome, write the receipt.
 
-use crate::aws::s3;
+use crate::aws::{personalize, s3};
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::evidence::{failed_evidence_line, split_failed_line, FAILED_HEADER};
 use crate::naming::RequestId;
 use crate::payload::{EvidenceFile, Prepared};
+use crate::payload::{
+    ExecutionFacts, ExecutionInput, JobItem, JobRef, JobStatus, ShardItem, StatusChangeEvent,
+};
 use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref};
 use crate::receipt::{Evidence, Outcome, Purge, Receipt};
 use crate::steps::now_rfc3339;
+use crate::steps::{epoch_rfc3339, erase};
 use crate::user_hash::{UserHasher, ALGORITHM};
 use sha2::{Digest, Sha256};
 
@@ -59,7 +63,20 @@ pub async fn handle(
     let id = RequestId::parse(&input.request.request_id).ok_or_else(|| {
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
-    let mut receipt = Receipt::build(&input, &cfg.application_ids, now_rfc3339());
+    let receipt = Receipt::build(&input, &cfg.application_ids, now_rfc3339());
+    conclude(cfg, client, hasher, &id, &input, receipt).await
+}
+
+/// Writes the evidence, purges what may go, writes the receipt.
+async fn conclude(
+    cfg: &FinalizeConfig,
+    client: &aws_sdk_s3::Client,
+    hasher: Option<&UserHasher>,
+    id: &RequestId,
+    input: &FinalizeInput,
+    mut receipt: Receipt,
+) -> Result<FinalizeOutput, ErasureError> {
+    let id = id.clone();
     let bucket = input.request.bucket.clone();
     let lock = cfg.lock.as_ref().map(|(mode, days)| {
         let until = std::time::SystemTime::now() + std::time::Duration::from_secs(days * 86_400);
@@ -67,7 +84,7 @@ pub async fn handle(
     });
 
     if let Some(h) = hasher {
-        let failed = write_failed_evidence(client, &bucket, &id, cfg, h, &input, lock).await?;
+        let failed = write_failed_evidence(client, &bucket, &id, cfg, h, input, lock).await?;
         let prepared = input.prepared.as_ref();
         if let Some(ix) = prepared.and_then(|p| p.user_index.as_ref()) {
             if let Some((mode, until)) = lock {
@@ -81,7 +98,7 @@ pub async fn handle(
             failed_users: failed,
         });
     }
-    receipt.purge = Some(purge(client, &id, cfg, &input, receipt.outcome).await?);
+    receipt.purge = Some(purge(client, &id, cfg, input, receipt.outcome).await?);
 
     let key = id.receipt_key(&cfg.receipt_prefix);
     let body =
@@ -101,6 +118,140 @@ pub async fn handle(
             key,
         },
     })
+}
+
+/// The function's entry: the state machine's [`FinalizeInput`], or EventBridge's status-change
+/// event for an execution that was stopped or timed out.
+pub async fn dispatch(
+    cfg: &FinalizeConfig,
+    client: &aws_sdk_s3::Client,
+    personalize_client: &aws_sdk_personalize::Client,
+    hasher: Option<&UserHasher>,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, ErasureError> {
+    use crate::telemetry::{request_span, Instrument};
+    let invalid = |e: serde_json::Error| ErasureError::Invalid(format!("unexpected input: {e}"));
+    if payload.get("detail-type").is_some() {
+        let event: StatusChangeEvent = serde_json::from_value(payload).map_err(invalid)?;
+        let out = handle_status_change(cfg, client, personalize_client, hasher, event).await?;
+        return serde_json::to_value(out).map_err(invalid);
+    }
+    let input: FinalizeInput = serde_json::from_value(payload).map_err(invalid)?;
+    let span = request_span(&input);
+    let out = handle(cfg, client, hasher, input).instrument(span).await?;
+    serde_json::to_value(out).map_err(invalid)
+}
+
+/// An execution that ended without reaching FinalizeErasure (an operator's StopExecution, or a
+/// timeout), as EventBridge reports it: the receipt is rebuilt from what the steps recorded in
+/// S3 and Personalize (preparation's output, each job by its deterministic name, each shard's
+/// progress object), with outcome ABORTED (or FAILED for a timeout). Other statuses, and
+/// executions that already have a receipt, are left alone.
+pub async fn handle_status_change(
+    cfg: &FinalizeConfig,
+    client: &aws_sdk_s3::Client,
+    personalize_client: &aws_sdk_personalize::Client,
+    hasher: Option<&UserHasher>,
+    event: StatusChangeEvent,
+) -> Result<Option<FinalizeOutput>, ErasureError> {
+    let d = &event.detail;
+    let (outcome, what) = match d.status.as_str() {
+        "ABORTED" => (
+            Outcome::Aborted,
+            "was stopped by an operator (StopExecution)",
+        ),
+        "TIMED_OUT" => (Outcome::Failed, "timed out"),
+        _ => return Ok(None),
+    };
+    let input: ExecutionInput = serde_json::from_str(d.input.as_deref().unwrap_or("null"))
+        .map_err(|_| ErasureError::Invalid("the event carries no execution input".into()))?;
+    let id = RequestId::parse(&input.request.request_id).ok_or_else(|| {
+        ErasureError::Invalid("the execution input has a malformed request ID".into())
+    })?;
+    let bucket = input.request.bucket.clone();
+    let key = id.receipt_key(&cfg.receipt_prefix);
+    if s3::read_object(client, &bucket, &key).await.is_ok() {
+        tracing::info!(request_id = %id, status = %d.status, "the execution already wrote its receipt; keeping it");
+        return Ok(None);
+    }
+    let prepared: Option<Prepared> =
+        match s3::read_object(client, &bucket, &id.prepared_key(&cfg.work_prefix)).await {
+            Ok(b) => serde_json::from_slice(&b).ok(),
+            Err(ErasureError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+    let mut jobs = Vec::new();
+    let mut shards = Vec::new();
+    if let Some(p) = &prepared {
+        for spec in &p.personalize_jobs {
+            let name = id.job_name(&spec.dataset_group_arn, spec.part);
+            let arn = personalize::find_by_name(personalize_client, &spec.dataset_group_arn, &name)
+                .await?;
+            let (job, check) = match arn {
+                Some(arn) => {
+                    let j = personalize::describe(personalize_client, &arn).await?;
+                    let check = JobStatus {
+                        done: matches!(j.status.as_str(), "COMPLETED" | "FAILED"),
+                        status: j.status,
+                        num_deleted: j.num_deleted,
+                        failure_reason: j.failure_reason,
+                        created_at: j.created_epoch.map(epoch_rfc3339),
+                        updated_at: j.updated_epoch.map(epoch_rfc3339),
+                        next_poll_seconds: 0,
+                    };
+                    let job = JobRef {
+                        job_arn: arn,
+                        job_name: name,
+                        reused: true,
+                        next_poll_seconds: 0,
+                    };
+                    (Some(job), Some(check))
+                }
+                None => (None, None),
+            };
+            jobs.push(JobItem {
+                spec: spec.clone(),
+                job,
+                check,
+                error: None,
+            });
+        }
+        for spec in &p.pinpoint_shards {
+            let recorded = erase::recorded(client, &id, &cfg.work_prefix, spec).await?;
+            shards.push(ShardItem {
+                index: spec.index,
+                users: spec.users,
+                applications: recorded.map(|r| r.applications).unwrap_or_default(),
+                error: None,
+            });
+        }
+    }
+    let finput = FinalizeInput {
+        request: input.request.clone(),
+        prepared,
+        results: Some((jobs, shards)),
+        error: None,
+        execution: ExecutionFacts {
+            name: d.name.clone(),
+            start_time: d
+                .start_date
+                .map(|ms| epoch_rfc3339(ms / 1000))
+                .unwrap_or_default(),
+        },
+    };
+    let mut receipt = Receipt::build(&finput, &cfg.application_ids, now_rfc3339());
+    let done_so_far = match &receipt.reason {
+        Some(r) => format!("what was not finished: {r}"),
+        None => "every step it had started had finished".into(),
+    };
+    receipt.outcome = outcome;
+    receipt.reason = Some(format!(
+        "the execution {what} before it finished; this receipt records what was done up to then ({done_so_far})"
+    ));
+    tracing::info!(request_id = %id, status = %d.status, "writing the receipt of an execution that did not finish");
+    conclude(cfg, client, hasher, &id, &finput, receipt)
+        .await
+        .map(Some)
 }
 
 /// Hashes the erase step's failed lists (work objects, IDs in the clear) into the receipt's

@@ -173,7 +173,7 @@ pub async fn handle(
         shards = out.shards.len(),
         "request prepared"
     );
-    Ok(Prepared {
+    let prepared = Prepared {
         verdict: Verdict::Accepted,
         reason_code: None,
         reason: None,
@@ -187,7 +187,18 @@ pub async fn handle(
         shard_users: cfg.limits.shard_users,
         user_index,
         request,
-    })
+    };
+    // Kept for an execution an operator stops: its receipt still says what was done.
+    let copy = serde_json::to_vec(&prepared).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    s3::put(
+        client,
+        &bucket,
+        &id.prepared_key(&cfg.work_prefix),
+        copy,
+        "application/json",
+    )
+    .await?;
+    Ok(prepared)
 }
 
 /// The keyed hashes of the valid users, one per line in normalised order, written as they come.

@@ -1,0 +1,140 @@
+"""The fault matrix: every fault ends with the user erased, or listed as failed in the receipt
+and the execution failed. Each test checks what is left in the emulation and the receipt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_workflow import assert_only_listed_erased, calls, csv_of, deploy, seed
+from tests.harness import Stack, wait_for
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def env(stack: Stack):
+    stack.reset()
+    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
+    return stack
+
+
+def settle(env: Stack, quiet_seconds: float = 3.0):
+    """Waits until no Pinpoint call has been made for quiet_seconds."""
+    last, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet_seconds:
+        n = len(calls(env, "DeleteUserEndpoints"))
+        if n != last:
+            last, since = n, time.monotonic()
+        time.sleep(0.5)
+
+
+def function_pids(name: str) -> list[int]:
+    """PIDs of the running function binary (started by cargo lambda watch)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            exe = os.readlink(d / "exe")
+        except OSError:
+            continue
+        if exe.endswith("/" + name):
+            pids.append(int(d.name))
+    return pids
+
+
+def test_a_function_killed_mid_shard_is_retried_and_resumes_without_counting_anyone_twice(env):
+    dsgs, apps = deploy(env, shard_users=1000, pinpoint_rate=160.0)  # 40 calls/s for the one shard
+    listed = {f"killed-{i:04d}": 1 for i in range(400)}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/killed.csv", csv_of(listed))
+    # Kill the erase function's process once it is well into the shard (past a checkpoint).
+    wait_for("the shard to be under way", lambda: len(calls(env, "DeleteUserEndpoints")) >= 150,
+             timeout=120, interval=0.1)
+    pids = function_pids("erase-pinpoint-endpoints")
+    assert pids, "the erase function is not running"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    # Lambda notices the dead runtime and fails the invocation (the emulation plays that part).
+    env.control("POST", "lambda/crash", {"functionName": "erase-pinpoint-endpoints"})
+    env.restart_functions()  # and serves the retry from a new execution environment
+    killed_at = len(calls(env, "DeleteUserEndpoints"))
+    assert killed_at < 400, "the shard finished before the kill"
+
+    result = env.wait_for_execution(timeout=300)
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    [pp] = receipt["pinpoint"]
+    # Every user counted once, although the shard ran twice.
+    assert pp["usersProcessed"] == 400 and pp["failedUsers"] == 0
+    assert pp["endpointsDeleted"] + pp["usersWithoutEndpoints"] == 400
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    # The retry resumed at the last checkpoint: at most one batch (100 users) was asked again.
+    total = len(calls(env, "DeleteUserEndpoints"))
+    assert 400 < total <= 400 + 100 + (killed_at % 100), (killed_at, total)
+    # And the state machine saw the crash and retried the task.
+    history = env.client("stepfunctions").get_execution_history(
+        executionArn=result["executionArn"], maxResults=1000)["events"]
+    failures = [d.get("error") for e in history for k, d in e.items()
+                if k.endswith("FailedEventDetails") and isinstance(d, dict)]
+    assert "Runtime.ExitError" in failures, failures
+
+
+def test_an_operator_stopping_the_execution_gets_an_aborted_receipt_of_what_was_done(env):
+    """StopExecution mid-way: EventBridge's status-change event reaches the finalize function,
+    which writes a receipt ABORTED with what the steps recorded (jobs by name, shard progress)."""
+    dsgs, apps = deploy(env, shard_users=50, pinpoint_rate=80.0)  # 20 calls/s per shard, 4 at once
+    env.control("POST", "personalize/config", {"pending_seconds": 600, "in_progress_seconds": 1})
+    listed = {f"stopped-{i:04d}": 1 for i in range(400)}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/stopped.csv", csv_of(listed))
+    # Past 250 calls the first 4 shards (50 users each) are done and 4 more under way.
+    wait_for("some users to be erased", lambda: len(calls(env, "DeleteUserEndpoints")) >= 250,
+             timeout=120, interval=0.2)
+    [execution] = env.executions()
+    env.client("stepfunctions").stop_execution(executionArn=execution["executionArn"],
+                                               error="OperatorStop", cause="the requester withdrew")
+    calls_at_stop = len(calls(env, "DeleteUserEndpoints"))
+    receipt = wait_for("the ABORTED receipt", lambda: env.receipt(execution["name"]), timeout=60)
+    assert receipt["outcome"] == "ABORTED"
+    assert "stopped by an operator" in receipt["reason"]
+    # What was done up to then: the job exists (still pending), some users were erased.
+    [job] = receipt["personalize"]
+    assert job["jobArn"] and job["status"] in ("PENDING", "IN_PROGRESS")
+    # Shards that had finished when the receipt was written count whole; none counts twice.
+    [pp] = receipt["pinpoint"]
+    assert 200 <= pp["usersProcessed"] <= calls_at_stop + 4 * 50 and pp["usersProcessed"] % 50 == 0
+    assert pp["endpointsDeleted"] == pp["usersProcessed"]
+    assert len([u for u in listed if not env.endpoints(apps[0]).get(u)]) >= pp["usersProcessed"]
+    # Not completed: the request file stays for a retry.
+    assert receipt["purge"]["requestObject"] == "KEPT"
+    env.client("s3").head_object(Bucket="erasure-requests", Key="requests/stopped.csv")
+    # Shard invocations already running finish on their own (as on AWS): let them, before the
+    # next test resets the emulation.
+    settle(env)
+
+
+def test_a_shard_handed_back_at_its_deadline_is_continued_by_the_workflow(env):
+    """With the hand-back margin as long as the timeout, every invocation erases one checkpoint
+    batch and returns complete=false; the state machine calls it again until the shard is done."""
+    dsgs, apps = deploy(env, shard_users=1000, extra_env={"PINPOINT_HANDBACK_SECONDS": "899"})
+    listed = {f"handback-{i:04d}": 1 for i in range(300)}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/handback.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    [pp] = receipt["pinpoint"]
+    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["failedUsers"]) == (300, 300, 0)
+    assert len(calls(env, "DeleteUserEndpoints")) == 300  # nobody twice, nobody skipped
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    history = env.client("stepfunctions").get_execution_history(
+        executionArn=result["executionArn"], maxResults=1000)["events"]
+    erase_runs = [e for e in history if e["type"] == "TaskStateEntered"
+                  and e["stateEnteredEventDetails"]["name"] == "EraseShard"]
+    assert len(erase_runs) >= 3
