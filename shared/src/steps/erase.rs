@@ -52,7 +52,10 @@ impl EraseConfig {
             concurrency: config::number("PINPOINT_CONCURRENCY", 16usize)?.max(1),
             max_attempts: config::number("PINPOINT_MAX_ATTEMPTS", 8u32)?.max(1),
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,
-            handback_margin: Duration::from_secs(config::number("PINPOINT_HANDBACK_SECONDS", 30u64)?),
+            handback_margin: Duration::from_secs(config::number(
+                "PINPOINT_HANDBACK_SECONDS",
+                30u64,
+            )?),
         })
     }
 }
@@ -132,11 +135,13 @@ pub async fn handle(
             Ok(()) => {
                 while (progress.applications[ai].done as usize) < users.len() {
                     // Hand back only after some progress in this invocation, so the loop always ends.
-                    if progressed && deadline.is_some_and(|d| {
-                        d.duration_since(std::time::SystemTime::now())
-                            .map(|left| left < cfg.handback_margin)
-                            .unwrap_or(true)
-                    }) {
+                    if progressed
+                        && deadline.is_some_and(|d| {
+                            d.duration_since(std::time::SystemTime::now())
+                                .map(|left| left < cfg.handback_margin)
+                                .unwrap_or(true)
+                        })
+                    {
                         save(s3c, &shard.bucket, &progress_key, &progress).await?;
                         tracing::info!(request_id = %id, shard = shard.index, "deadline near: handing the rest of the shard back");
                         return Ok(progress.result(&shard, false));
