@@ -138,3 +138,135 @@ def test_a_shard_handed_back_at_its_deadline_is_continued_by_the_workflow(env):
     erase_runs = [e for e in history if e["type"] == "TaskStateEntered"
                   and e["stateEnteredEventDetails"]["name"] == "EraseShard"]
     assert len(erase_runs) >= 3
+
+
+def test_bursts_of_pinpoint_internal_errors_are_retried_and_nobody_is_lost(env):
+    dsgs, apps = deploy(env, shard_users=40)
+    listed = {f"burst-{i:03d}": 1 for i in range(80)}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "pinpoint", "operation": "DeleteUserEndpoints", "error": "InternalServerErrorException",
+         "probability": 0.4, "times": 60}]})
+    env.upload("requests/bursts.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    [pp] = receipt["pinpoint"]
+    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["failedUsers"]) == (80, 80, 0)
+    assert sum(1 for c in calls(env, "DeleteUserEndpoints") if c["status"] == 500) > 0
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_resource_in_use_on_create_is_retried_by_the_state_machine(env):
+    dsgs, apps = deploy(env)
+    listed = {"inuse-a": 1, "inuse-b": 1}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "personalize", "operation": "CreateDataDeletionJob", "error": "ResourceInUseException",
+         "times": 1}]})
+    env.upload("requests/inuse.csv", csv_of(listed))
+    errors = []
+    result = env.wait_for_execution(timeout=300, on_event=lambda ev: errors.append(
+        (ev.get("taskFailedEventDetails") or ev.get("lambdaFunctionFailedEventDetails") or {}).get("error")))
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    assert "ResourceInUse" in errors
+    assert len([c for c in calls(env, "CreateDataDeletionJob") if c["status"] == 200]) == 1
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_internal_errors_on_describe_are_retried_and_the_job_still_counts(env):
+    dsgs, apps = deploy(env)
+    listed = {"desc-a": 1, "desc-b": 2}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "personalize", "operation": "DescribeDataDeletionJob", "error": "InternalFailure",
+         "status": 500, "times": 5}]})
+    env.upload("requests/describe.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    [job] = receipt["personalize"]
+    assert job["status"] == "COMPLETED" and job["numDeleted"] == 6
+    assert sum(1 for c in calls(env, "DescribeDataDeletionJob") if c["status"] == 500) == 5
+    assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_a_job_that_never_ends_is_given_up_on_visibly(env):
+    dsgs, apps = deploy(env, extra_env={"MAX_JOB_WAIT_SECONDS": "4"})
+    env.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 3600})
+    listed = {"stuck-a": 1, "stuck-b": 1}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/stuck.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "FAILED"
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "FAILED"
+    [job] = receipt["personalize"]
+    assert job["status"] == "WAIT_EXCEEDED" and "stopped waiting after 4 s" in job["failureReason"]
+    assert "did not complete" in receipt["reason"]
+    # Pinpoint did its part; the records are still there, and the receipt says so.
+    assert not any(env.endpoints(apps[0]).get(u) for u in listed)
+    assert all(env.records(dsgs[0]).get(u) for u in listed)
+    assert receipt["purge"]["requestObject"] == "KEPT"
+
+
+def test_a_request_gone_before_preparation_fails_visibly_and_erases_nothing(env):
+    dsgs, apps = deploy(env)
+    listed = {"gone-a": 1, "gone-b": 1}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "s3", "operation": "GetObject", "error": "NoSuchKey", "match": {"key_prefix": "requests/"}}]})
+    env.upload("requests/gone.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "FAILED"
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "FAILED"
+    assert "could not be prepared" in receipt["reason"] and "gone or was replaced" in receipt["reason"]
+    assert receipt["personalize"] == [] and calls(env, "DeleteUserEndpoints") == []
+    assert all(env.endpoints(apps[0]).get(u) for u in listed)
+
+
+def test_an_unwritable_receipt_prefix_fails_the_execution_visibly(env):
+    dsgs, apps = deploy(env)
+    listed = {"norec-a": 1}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "s3", "operation": "PutObject", "error": "AccessDenied", "match": {"key_prefix": "receipts/"}},
+        {"service": "s3", "operation": "CreateMultipartUpload", "error": "AccessDenied",
+         "match": {"key_prefix": "receipts/"}}]})
+    env.upload("requests/norec.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "FAILED"
+    history = env.client("stepfunctions").get_execution_history(
+        executionArn=result["executionArn"], maxResults=1000)["events"]
+    failed = [e["executionFailedEventDetails"] for e in history if e["type"] == "ExecutionFailed"]
+    assert failed and failed[-1]["error"] == "ReceiptNotWritten"
+    keys = env.client("s3").list_objects_v2(Bucket="erasure-requests", Prefix="receipts/").get("Contents", [])
+    assert keys == []
+    # Preparation could not write the user index either, so nothing was erased.
+    assert all(env.endpoints(apps[0]).get(u) for u in listed)
+
+
+def test_the_same_s3_event_delivered_five_times_starts_one_execution(env):
+    dsgs, apps = deploy(env, groups=2)
+    listed = {"five-a": 1, "five-b": 1}
+    seed(env, dsgs, apps, listed)
+    body = csv_of(listed)
+    put = env.upload("requests/five.csv", body)
+    event = {"Records": [{
+        "eventName": "ObjectCreated:Put", "eventTime": "2026-11-22T10:00:00.000Z",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "s3": {"bucket": {"name": "erasure-requests", "arn": "arn:aws:s3:::erasure-requests"},
+               "object": {"key": "requests/five.csv", "eTag": put["ETag"].strip('"'), "size": len(body),
+                          "versionId": put.get("VersionId")}}}]}
+    names = set()
+    for _ in range(4):  # S3 delivered it once already; four more
+        names.update(env.invoke("start-erasure", event)["executions"])
+    result = env.wait_for_execution(timeout=300)
+    names.update(env.invoke("start-erasure", event)["executions"])  # and once after it ended
+    assert names == {result["name"]} and len(env.executions()) == 1
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED"
+    assert len([c for c in calls(env, "CreateDataDeletionJob") if c["status"] == 200]) == 2
+    assert_only_listed_erased(env, dsgs, apps, listed)
