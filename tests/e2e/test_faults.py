@@ -270,3 +270,22 @@ def test_the_same_s3_event_delivered_five_times_starts_one_execution(env):
     assert receipt["outcome"] == "COMPLETED"
     assert len([c for c in calls(env, "CreateDataDeletionJob") if c["status"] == 200]) == 2
     assert_only_listed_erased(env, dsgs, apps, listed)
+
+
+def test_pinpoint_latency_spikes_past_the_client_timeout_are_retried(env):
+    """Calls slower than the client's 1 s timeout are abandoned and retried; a slow call that
+    still went through server-side shows up as "no endpoints" on the retry, never as a loss."""
+    dsgs, apps = deploy(env, extra_env={"PINPOINT_CALL_TIMEOUT_MS": "1000"})
+    listed = {f"slow-{i:03d}": 1 for i in range(30)}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [
+        {"service": "pinpoint", "operation": "DeleteUserEndpoints", "latency_ms": 2500, "times": 6}]})
+    env.upload("requests/slow.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=300)
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    [pp] = receipt["pinpoint"]
+    assert pp["usersProcessed"] == 30 and pp["failedUsers"] == 0
+    assert pp["endpointsDeleted"] + pp["usersWithoutEndpoints"] == 30
+    assert len(calls(env, "DeleteUserEndpoints")) >= 36  # the 6 slow calls were asked again
+    assert_only_listed_erased(env, dsgs, apps, listed)

@@ -32,11 +32,23 @@ pub fn s3_client(conf: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// A Pinpoint client without SDK-level retries: the erasure loop retries itself, so that its rate
-/// limiter sees every throttling answer and slows down.
+/// limiter sees every throttling answer and slows down. Each call gives up after
+/// `PINPOINT_CALL_TIMEOUT_MS` (default 5000): a latency spike becomes a retried `Transient`
+/// error instead of a shard stuck until the function's own timeout.
 pub fn pinpoint_client(conf: &SdkConfig) -> aws_sdk_pinpoint::Client {
+    let timeout_ms = std::env::var("PINPOINT_CALL_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .unwrap_or(5_000);
     aws_sdk_pinpoint::Client::from_conf(
         aws_sdk_pinpoint::config::Builder::from(conf)
             .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(std::time::Duration::from_millis(timeout_ms))
+                    .build(),
+            )
             .build(),
     )
 }
