@@ -29,8 +29,11 @@ Control API (plain JSON, no auth):
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
                                                   "bucket"|"execution"...}]
     GET  /_emulator/lambda                       {"endpoint", "invocations", "failures"}
-    POST /_emulator/lambda/crash                 {"functionName"}: invocations of it in flight end with
-                                                 Runtime.ExitError (after a test killed its process)
+    POST /_emulator/lambda/crash                 {"functionName", "hold"?: bool}: invocations of it in
+                                                 flight end with Runtime.ExitError (after a test killed
+                                                 its process); with hold, new ones wait for .../resume
+    POST /_emulator/lambda/resume                {"functionName"}: held invocations go on (a new
+                                                 execution environment is up)
     GET|POST /_emulator/events/rules             {"rules": [{"stateMachineArn", "statuses": [..],
                                                   "functionName", "maxRetries"?, "retryDelaySeconds"?}]}
                                                   (POST replaces): Step Functions Execution Status
@@ -331,7 +334,12 @@ class Emulator:
             # the invocation in flight fails with Runtime.ExitError instead of waiting forever.
             if not self.forwarder:
                 raise ServiceError("NotFound", "no Lambda forward target", 404)
-            return 200, {"failed": self.forwarder.crash(str(body.get("functionName", "")))}
+            return 200, {"failed": self.forwarder.crash(str(body.get("functionName", "")),
+                                                        hold=bool(body.get("hold", False)))}
+        if route == "lambda/resume" and post:
+            if not self.forwarder:
+                raise ServiceError("NotFound", "no Lambda forward target", 404)
+            return 200, {"resumed": self.forwarder.resume(str(body.get("functionName", "")))}
         if route == "lambda":
             f = self.forwarder
             return 200, {"endpoint": f.endpoint if f else None, "invocations": f.invocations if f else 0,

@@ -41,6 +41,8 @@ UNREACHABLE_ERROR = "Lambda.ServiceException"
 
 
 class Forwarder:
+    HOLD_LIMIT_SECONDS = 300.0
+
     def __init__(self, endpoint: str, timeout: float = 900.0, async_retry_delays=(1.0, 2.0)):
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
@@ -49,18 +51,39 @@ class Forwarder:
         self.invocations = 0
         self.failures = 0
         self.inflight: dict[str, set[threading.Event]] = {}
+        # Functions whose new invocations wait for a fresh execution environment (see crash()).
+        self.held: dict[str, threading.Event] = {}
 
-    def crash(self, name: str) -> int:
-        """Fails every invocation of `name` in flight as Lambda does when the runtime process dies."""
+    def crash(self, name: str, hold: bool = False) -> int:
+        """Fails every invocation of `name` in flight as Lambda does when the runtime process dies.
+        With hold, later invocations of `name` wait until resume(name), as they wait on AWS while
+        Lambda starts a new execution environment; the test restarts the function server meanwhile,
+        so no retry can reach the dying one."""
         with self.lock:
             events = list(self.inflight.get(name, ()))
+            if hold and name not in self.held:
+                self.held[name] = threading.Event()
         for e in events:
             e.set()
         return len(events)
 
+    def resume(self, name: str) -> bool:
+        """Lets the invocations held by crash(name, hold=True) go on to the function server."""
+        with self.lock:
+            gate = self.held.pop(name, None)
+        if gate:
+            gate.set()
+        return gate is not None
+
     def invoke(self, name: str, event) -> tuple[str, bool]:
         """(payload, errored) of one synchronous invocation of function `name`; a crash() of the
         function while it runs ends it with Runtime.ExitError."""
+        with self.lock:
+            gate = self.held.get(name)
+        if gate and not gate.wait(self.HOLD_LIMIT_SECONDS):
+            LOG.error("lambda %s: no new execution environment after %.0f s", name, self.HOLD_LIMIT_SECONDS)
+            return json.dumps({"errorType": UNREACHABLE_ERROR,
+                               "errorMessage": "no execution environment became available"}), True
         crashed = threading.Event()
         done = threading.Event()
         box: dict = {}

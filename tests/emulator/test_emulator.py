@@ -756,6 +756,33 @@ def run_execution(emu, definition, payload, timeout=30.0):
     return d, history
 
 
+def test_a_crash_fails_the_invocation_in_flight_and_hold_keeps_new_ones_until_resume(emu):
+    emu.function("slow")
+    emu.function("echo")
+    lam = emu.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", lam.invoke(FunctionName="slow", Payload=b"{}")))
+    t.start()
+    emu.lambdas.wait_calls("slow", 1)
+    assert emu.ctl("POST", "lambda/crash", {"functionName": "slow", "hold": True}) == {"failed": 1}
+    t.join(5)
+    r = out["r"]
+    assert r["FunctionError"] == "Unhandled"
+    assert json.load(r["Payload"])["errorType"] == "Runtime.ExitError"
+    # A retry now waits for the new execution environment instead of reaching the dying one.
+    held = {}
+    t = threading.Thread(target=lambda: held.setdefault("r", lam.invoke(FunctionName="slow", Payload=b"{}")))
+    t.start()
+    time.sleep(0.5)
+    assert "r" not in held and len(emu.lambdas.calls["slow"]) == 1
+    # Other functions are not held.
+    assert "FunctionError" not in lam.invoke(FunctionName="echo", Payload=b"{}")
+    assert emu.ctl("POST", "lambda/resume", {"functionName": "slow"}) == {"resumed": True}
+    t.join(10)
+    assert "FunctionError" not in held["r"] and len(emu.lambdas.calls["slow"]) == 2
+    assert emu.ctl("POST", "lambda/resume", {"functionName": "slow"}) == {"resumed": False}
+
+
 def test_invoke_is_forwarded_and_a_handler_error_is_a_function_error(emu):
     emu.function("echo")
     emu.function("boom")
