@@ -359,6 +359,13 @@ class Stack:
                 raise TimeoutError(f"the execution {arn} still runs after {timeout}s")
             time.sleep(0.5)
 
+    def invocations(self, function: str) -> dict:
+        """{"invocations": n, "errors": {errorType: n}} of one function since the last reset, as
+        Lambda saw them. The Pinpoint map's tasks run in child executions of a Distributed Map,
+        whose histories moto does not expose (on AWS they are executions of their own)."""
+        stats = self.control("GET", "lambda").get("functions", {})
+        return stats.get(function, {"invocations": 0, "errors": {}})
+
     def remember_ids(self, body: bytes):
         """Notes the IDs of a request file (as the workflow would read them, roughly) for the leak check."""
         text = body.decode("utf-8", errors="ignore").lstrip("\ufeff")

@@ -28,7 +28,9 @@ Control API (plain JSON, no auth):
     GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
                                                   "bucket"|"execution"...}]
-    GET  /_emulator/lambda                       {"endpoint", "invocations", "failures"}
+    GET  /_emulator/lambda                       {"endpoint", "invocations", "failures", "functions":
+                                                  {name: {"invocations", "errors": {errorType: n}}}}
+                                                  (per function since the last reset)
     POST /_emulator/lambda/crash                 {"functionName", "hold"?: bool}: invocations of it in
                                                  flight end with Runtime.ExitError (after a test killed
                                                  its process); with hold, new ones wait for .../resume
@@ -294,6 +296,8 @@ class Emulator:
                 self.personalize.reset()
                 self.pinpoint.reset()
                 self.events.reset()
+            if self.forwarder:
+                self.forwarder.reset_stats()
             LOG.info("reset")
             return 200, {"reset": True}
         if route == "personalize/config":
@@ -343,5 +347,5 @@ class Emulator:
         if route == "lambda":
             f = self.forwarder
             return 200, {"endpoint": f.endpoint if f else None, "invocations": f.invocations if f else 0,
-                         "failures": f.failures if f else 0}
+                         "failures": f.failures if f else 0, "functions": f.stats() if f else {}}
         raise ServiceError("NotFound", f"no control route {method} /_emulator/{route}", 404)

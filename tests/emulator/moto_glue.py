@@ -53,6 +53,7 @@ class Forwarder:
         self.inflight: dict[str, set[threading.Event]] = {}
         # Functions whose new invocations wait for a fresh execution environment (see crash()).
         self.held: dict[str, threading.Event] = {}
+        self.by_function: dict[str, dict] = {}
 
     def crash(self, name: str, hold: bool = False) -> int:
         """Fails every invocation of `name` in flight as Lambda does when the runtime process dies.
@@ -77,7 +78,32 @@ class Forwarder:
 
     def invoke(self, name: str, event) -> tuple[str, bool]:
         """(payload, errored) of one synchronous invocation of function `name`; a crash() of the
-        function while it runs ends it with Runtime.ExitError."""
+        function while it runs ends it with Runtime.ExitError. Counted per function."""
+        payload, errored = self._invoke_crashable(name, event)
+        error_type = None
+        if errored:
+            try:
+                error_type = json.loads(payload).get("errorType")
+            except (ValueError, AttributeError):
+                error_type = FORWARD_ERROR
+        with self.lock:
+            stats = self.by_function.setdefault(name, {"invocations": 0, "errors": {}})
+            stats["invocations"] += 1
+            if errored:
+                key = str(error_type or "Unhandled")
+                stats["errors"][key] = stats["errors"].get(key, 0) + 1
+        return payload, errored
+
+    def stats(self) -> dict:
+        """Invocations and errors by type, per function, since the last reset."""
+        with self.lock:
+            return json.loads(json.dumps(self.by_function))
+
+    def reset_stats(self):
+        with self.lock:
+            self.by_function.clear()
+
+    def _invoke_crashable(self, name: str, event) -> tuple[str, bool]:
         with self.lock:
             gate = self.held.get(name)
         if gate and not gate.wait(self.HOLD_LIMIT_SECONDS):
