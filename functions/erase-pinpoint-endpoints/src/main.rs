@@ -3,7 +3,7 @@
 use erasure::aws::{load_config, pinpoint_client, s3_client};
 use erasure::payload::ShardSpec;
 use erasure::rate_limit::RateLimiter;
-use erasure::steps::erase::{handle, EraseConfig};
+use erasure::steps::erase::{handle, invocation_deadline, EraseConfig};
 use erasure::telemetry::{request_span, Instrument};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -22,7 +22,11 @@ async fn main() -> Result<(), Error> {
             &s3,
             &pinpoint,
             &limiter,
-            Some(ev.context.deadline()),
+            Some(invocation_deadline(
+                ev.context.deadline(),
+                std::time::SystemTime::now(),
+                cfg.function_timeout,
+            )),
             ev.payload,
         )
         .instrument(span)

@@ -31,12 +31,30 @@ pub struct EraseConfig {
     pub work_prefix: String,
     /// How close to the invocation's deadline the step stops and hands the rest back.
     pub handback_margin: Duration,
+    /// The function's timeout: the deadline when the runtime reports none that is usable.
+    pub function_timeout: Duration,
+}
+
+/// The invocation's deadline: the one the Lambda runtime reports, or, when that one has already
+/// passed as the invocation starts (a local runtime such as `cargo lambda watch` reports 0),
+/// the function's timeout from now. On AWS the reported deadline is always ahead.
+pub fn invocation_deadline(
+    reported: std::time::SystemTime,
+    now: std::time::SystemTime,
+    function_timeout: Duration,
+) -> std::time::SystemTime {
+    if reported > now {
+        reported
+    } else {
+        now + function_timeout
+    }
 }
 
 impl EraseConfig {
     /// Reads PINPOINT_APPLICATION_IDS, PINPOINT_ACCOUNT_RATE_PER_SECOND, PINPOINT_SHARD_CONCURRENCY
     /// (the map's MaxConcurrency: each function takes that share of the account's rate),
-    /// PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS, WORK_PREFIX and PINPOINT_HANDBACK_SECONDS.
+    /// PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS, WORK_PREFIX, PINPOINT_HANDBACK_SECONDS and
+    /// FUNCTION_TIMEOUT_SECONDS.
     pub fn from_env() -> Result<Self, ConfigError> {
         let account_rate: f64 = config::number("PINPOINT_ACCOUNT_RATE_PER_SECOND", 100.0)?;
         let shards_at_once: f64 = config::number("PINPOINT_SHARD_CONCURRENCY", 4.0)?;
@@ -56,6 +74,10 @@ impl EraseConfig {
                 "PINPOINT_HANDBACK_SECONDS",
                 30u64,
             )?),
+            function_timeout: Duration::from_secs(config::number(
+                "FUNCTION_TIMEOUT_SECONDS",
+                900u64,
+            )?),
         })
     }
 }
@@ -65,6 +87,8 @@ enum Fate {
     Deleted(u64),
     NoEndpoints,
     Failed(&'static str),
+    /// Still throttled when the invocation's time ran out: not done, to be asked again.
+    OutOfTime,
 }
 
 /// Erases every user of the shard from every application, resuming from the shard's progress
@@ -120,6 +144,7 @@ pub async fn handle(
                 },
                 done: 0,
                 failed: Vec::new(),
+                ahead: Vec::new(),
             });
         }
     }
@@ -148,25 +173,52 @@ pub async fn handle(
                     }
                     let from = progress.applications[ai].done as usize;
                     let to = (from + CHECKPOINT_USERS).min(users.len());
-                    let fates: Vec<(usize, Fate)> = futures::stream::iter(from..to)
+                    let ahead = &progress.applications[ai].ahead;
+                    let todo: Vec<usize> = (from..to)
+                        .filter(|i| !ahead.contains(&(*i as u64)))
+                        .collect();
+                    let fates: Vec<(usize, Fate)> = futures::stream::iter(todo)
                         .map(|i| {
                             let (user, app) = (&users[i], &app);
-                            async move { (i, erase_user(cfg, client, limiter, app, user).await) }
+                            async move {
+                                (
+                                    i,
+                                    erase_user(cfg, client, limiter, deadline, app, user).await,
+                                )
+                            }
                         })
                         .buffer_unordered(cfg.concurrency)
                         .collect()
                         .await;
+                    // Progress counts users from the start of the shard: it moves up to the
+                    // first user still throttled at the deadline; users after that one who were
+                    // handled are counted now and remembered, so nobody is asked twice.
+                    let finished = fates
+                        .iter()
+                        .filter(|(_, f)| matches!(f, Fate::OutOfTime))
+                        .map(|(i, _)| *i)
+                        .min()
+                        .unwrap_or(to);
                     let a = &mut progress.applications[ai];
                     for (i, fate) in fates {
                         match fate {
                             Fate::Deleted(n) => a.result.endpoints_deleted += n,
                             Fate::NoEndpoints => a.result.users_without_endpoints += 1,
                             Fate::Failed(why) => a.failed.push((i as u64, why.to_string())),
+                            Fate::OutOfTime => continue,
+                        }
+                        if i > finished {
+                            a.ahead.push(i as u64);
                         }
                     }
-                    a.done = to as u64;
-                    progressed = true;
+                    a.done = finished as u64;
+                    a.ahead.retain(|i| *i >= finished as u64);
+                    progressed |= finished > from;
                     save(s3c, &shard.bucket, &progress_key, &progress).await?;
+                    if finished < to {
+                        tracing::warn!(request_id = %id, shard = shard.index, application_id = %app, "still throttled near the deadline: handing the rest of the shard back");
+                        return Ok(progress.result(&shard, false));
+                    }
                 }
             }
             // Retrying the shard later may work: let Step Functions do it.
@@ -182,8 +234,12 @@ pub async fn handle(
                 tracing::error!(application_id = %app, error = %e, "Pinpoint application unusable; its users are recorded as failed");
                 let a = &mut progress.applications[ai];
                 let from = a.done;
-                a.failed
-                    .extend((from..users.len() as u64).map(|i| (i, why.to_string())));
+                let ahead = std::mem::take(&mut a.ahead);
+                a.failed.extend(
+                    (from..users.len() as u64)
+                        .filter(|i| !ahead.contains(i))
+                        .map(|i| (i, why.to_string())),
+                );
                 a.done = users.len() as u64;
             }
         }
@@ -278,6 +334,10 @@ struct AppProgress {
     done: u64,
     /// Positions in the shard of users that failed, with why.
     failed: Vec<(u64, String)>,
+    /// Positions past `done` of users already handled (and counted) by an invocation that
+    /// handed the shard back at an earlier user still throttled: not asked again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ahead: Vec<u64>,
 }
 
 impl ShardProgress {
@@ -314,16 +374,23 @@ async fn save(
     s3::put(s3c, bucket, key, body, "application/json").await
 }
 
+/// Throttled calls of one user with no deadline to stop at (outside Lambda) before giving up.
+const THROTTLED_CALLS_WITHOUT_DEADLINE: u32 = 1000;
+
+/// Deletes one user's endpoints in one application. Throttling is the quota speaking, not a
+/// failure: it slows the limiter down and is retried for as long as the invocation has time
+/// (the user is then handed back, never dropped). Other retryable errors get `max_attempts`.
 async fn erase_user(
     cfg: &EraseConfig,
     client: &aws_sdk_pinpoint::Client,
     limiter: &RateLimiter,
+    deadline: Option<std::time::SystemTime>,
     app: &str,
     user: &str,
 ) -> Fate {
     let mut attempt = 0;
+    let mut throttled = 0u32;
     loop {
-        attempt += 1;
         limiter.acquire().await;
         let err = match pinpoint::delete_user_endpoints(client, app, user).await {
             UserErasure::Deleted(n) => {
@@ -338,7 +405,23 @@ async fn erase_user(
         };
         if let ErasureError::Throttled(_) = err {
             limiter.throttled().await;
+            throttled += 1;
+            let out_of_time = match deadline {
+                Some(d) => d
+                    .duration_since(std::time::SystemTime::now())
+                    .map(|left| left < cfg.handback_margin / 2)
+                    .unwrap_or(true),
+                None => throttled >= THROTTLED_CALLS_WITHOUT_DEADLINE,
+            };
+            if out_of_time {
+                return Fate::OutOfTime;
+            }
+            // The limiter already spaces calls at the lowered rate; a short jittered pause
+            // keeps the throttled calls of one batch from coming back together.
+            tokio::time::sleep(backoff(throttled.min(3))).await;
+            continue;
         }
+        attempt += 1;
         if !err.is_retryable() || attempt >= cfg.max_attempts {
             return Fate::Failed(match err {
                 ErasureError::Throttled(_) => "still throttled after retries",
@@ -372,6 +455,18 @@ pub fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_already_past_at_the_start_means_the_timeout_from_now() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let t = Duration::from_secs(900);
+        let ahead = now + Duration::from_secs(60);
+        assert_eq!(invocation_deadline(ahead, now, t), ahead);
+        assert_eq!(invocation_deadline(UNIX_EPOCH, now, t), now + t);
+        assert_eq!(invocation_deadline(now, now, t), now + t);
+        let _ = SystemTime::now();
+    }
 
     #[test]
     fn backoff_is_bounded() {
