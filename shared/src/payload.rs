@@ -105,8 +105,16 @@ pub struct Prepared {
     pub request: RequestObject,
     /// One entry per (dataset group, part).
     pub personalize_jobs: Vec<JobSpec>,
-    /// One entry per Pinpoint shard.
+    /// One entry per Pinpoint shard in the copy kept in S3 (`prepared.json`); empty in the
+    /// state machine's payload, where the map reads the shards from `manifest`.
+    #[serde(default)]
     pub pinpoint_shards: Vec<ShardSpec>,
+    /// Pinpoint shards in the manifest.
+    #[serde(default)]
+    pub shard_count: u64,
+    /// Shards erased at once (the Pinpoint map's MaxConcurrencyPath).
+    #[serde(default = "four")]
+    pub shard_concurrency: u32,
     /// The shard manifest (a JSON array of the shards) in S3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<S3Ref>,
@@ -238,6 +246,10 @@ pub struct ShardResult {
 
 fn yes() -> bool {
     true
+}
+
+fn four() -> u32 {
+    4
 }
 
 /// One element of the Pinpoint map's result: a shard's result, or the error that stopped it.

@@ -438,6 +438,8 @@ mod tests {
             pinpoint_shards: vec![],
             manifest: None,
             shard_users: 50,
+            shard_count: 0,
+            shard_concurrency: 4,
             user_index: None,
         }
     }

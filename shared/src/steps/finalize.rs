@@ -5,16 +5,20 @@ use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::evidence::{failed_evidence_line, split_failed_line, FAILED_HEADER};
 use crate::naming::RequestId;
+use crate::payload::{
+    CaughtError, FinalizeInput, FinalizeOutput, S3Ref, ShardResult, ShardSpec, Verdict,
+};
 use crate::payload::{EvidenceFile, Prepared};
 use crate::payload::{
     ExecutionFacts, ExecutionInput, JobItem, JobRef, JobStatus, ShardItem, StatusChangeEvent,
 };
-use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref};
 use crate::receipt::{Evidence, Outcome, Purge, Receipt};
 use crate::steps::now_rfc3339;
 use crate::steps::{epoch_rfc3339, erase};
 use crate::user_hash::{UserHasher, ALGORITHM};
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Settings of finalisation.
 #[derive(Debug, Clone)]
@@ -63,8 +67,77 @@ pub async fn handle(
     let id = RequestId::parse(&input.request.request_id).ok_or_else(|| {
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
+    let input = with_shard_results(cfg, client, &id, input).await?;
     let receipt = Receipt::build(&input, &cfg.application_ids, now_rfc3339());
     conclude(cfg, client, hasher, &id, &input, receipt).await
+}
+
+/// Progress objects read at once when the shards' results are gathered.
+const PROGRESS_READS: usize = 32;
+
+/// The Pinpoint map reads its shards from the manifest and hands back only each shard's index
+/// and, for a shard that failed for good, the error's name: a full result per shard would not
+/// fit in a state payload for millions of users. The counts come from each shard's progress
+/// object, the shard list from the prepared copy of the request in S3. A shard with neither an
+/// error nor a finished progress record counts as failed (`ShardNotFinished`), never as done.
+async fn with_shard_results(
+    cfg: &FinalizeConfig,
+    client: &aws_sdk_s3::Client,
+    id: &RequestId,
+    mut input: FinalizeInput,
+) -> Result<FinalizeInput, ErasureError> {
+    let from_manifest = input.prepared.as_ref().is_some_and(|p| {
+        p.verdict == Verdict::Accepted && p.shard_count > 0 && p.pinpoint_shards.is_empty()
+    });
+    let Some((jobs, items)) = input.results.take().filter(|_| from_manifest) else {
+        return Ok(input);
+    };
+    let bytes = s3::read_object(
+        client,
+        &input.request.bucket,
+        &id.prepared_key(&cfg.work_prefix),
+    )
+    .await?;
+    let full: Prepared = serde_json::from_slice(&bytes).map_err(|_| {
+        ErasureError::Invalid("the prepared copy of the request is unreadable".into())
+    })?;
+    let errors: HashMap<u32, CaughtError> = items
+        .into_iter()
+        .filter_map(|i| i.error.map(|e| (i.index, e)))
+        .collect();
+    let recorded: Vec<Result<(ShardSpec, Option<ShardResult>), ErasureError>> =
+        futures::stream::iter(full.pinpoint_shards.iter().cloned())
+            .map(|spec| async move {
+                let r = erase::recorded(client, id, &cfg.work_prefix, &spec).await?;
+                Ok((spec, r))
+            })
+            .buffered(PROGRESS_READS)
+            .collect()
+            .await;
+    let mut shards = Vec::with_capacity(recorded.len());
+    for r in recorded {
+        let (spec, result) = r?;
+        let (applications, error) = match (errors.get(&spec.index), result) {
+            (Some(e), _) => (Vec::new(), Some(e.clone())),
+            (None, Some(r)) if r.complete => (r.applications, None),
+            (None, _) => (
+                Vec::new(),
+                Some(CaughtError {
+                    error: "ShardNotFinished".into(),
+                    cause: "the shard's progress record does not say it finished".into(),
+                }),
+            ),
+        };
+        shards.push(ShardItem {
+            index: spec.index,
+            users: spec.users,
+            applications,
+            error,
+        });
+    }
+    input.results = Some((jobs, shards));
+    input.prepared = Some(full);
+    Ok(input)
 }
 
 /// Writes the evidence, purges what may go, writes the receipt.

@@ -10,6 +10,7 @@ use crate::payload::{ExecutionInput, JobSpec, Prepared, S3Ref, ShardSpec, Verdic
 use crate::request_csv::{BadRowPolicy, FileProblem, RequestReader, RequestStats};
 use crate::split::{Finished, SplitLimits, Splitter, PART_CHUNK_BYTES};
 use crate::user_hash::UserHasher;
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 /// Settings of preparation.
@@ -27,10 +28,14 @@ pub struct PrepareConfig {
     pub policy: BadRowPolicy,
     /// The dataset groups to erase from.
     pub dataset_group_arns: Vec<String>,
+    /// Shards erased at once (the Pinpoint map's MaxConcurrency; the erase function divides the
+    /// account's rate by the same number).
+    pub shard_concurrency: u32,
 }
 
 impl PrepareConfig {
-    /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_PART_BYTES, SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS.
+    /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_PART_BYTES, SHARD_USERS,
+    /// BAD_ROW_POLICY, DATASET_GROUP_ARNS and PINPOINT_SHARD_CONCURRENCY.
     pub fn from_env() -> Result<Self, ConfigError> {
         let policy = config::or_default("BAD_ROW_POLICY", "reject-file");
         Ok(PrepareConfig {
@@ -46,6 +51,7 @@ impl PrepareConfig {
                 problem,
             })?,
             dataset_group_arns: config::list("DATASET_GROUP_ARNS")?,
+            shard_concurrency: config::number("PINPOINT_SHARD_CONCURRENCY", 4u32)?.max(1),
         })
     }
 }
@@ -173,6 +179,7 @@ pub async fn handle(
         shards = out.shards.len(),
         "request prepared"
     );
+    let shard_count = out.shards.len();
     let prepared = Prepared {
         verdict: Verdict::Accepted,
         reason_code: None,
@@ -185,6 +192,8 @@ pub async fn handle(
             key: manifest_key,
         }),
         shard_users: cfg.limits.shard_users,
+        shard_count: shard_count as u64,
+        shard_concurrency: cfg.shard_concurrency,
         user_index,
         request,
     };
@@ -198,7 +207,12 @@ pub async fn handle(
         "application/json",
     )
     .await?;
-    Ok(prepared)
+    // The shard list stays in S3 (the map reads it from the manifest): a request of millions of
+    // users has thousands of shards, more than a state payload may hold (256 KiB).
+    Ok(Prepared {
+        pinpoint_shards: Vec::new(),
+        ..prepared
+    })
 }
 
 /// The keyed hashes of the valid users, one per line in normalised order, written as they come.
@@ -277,9 +291,14 @@ fn rejected(
         pinpoint_shards: vec![],
         manifest: None,
         shard_users: 0,
+        shard_count: 0,
+        shard_concurrency: 4,
         user_index: None,
     }
 }
+
+/// Shard objects written at once.
+const SHARD_UPLOADS: usize = 16;
 
 #[derive(Default)]
 struct Outputs {
@@ -298,6 +317,7 @@ impl Outputs {
         cfg: &PrepareConfig,
         ready: Vec<Finished>,
     ) -> Result<(), ErasureError> {
+        let mut shards = Vec::new();
         for f in ready {
             match f {
                 Finished::PartChunk { index, body } => {
@@ -316,18 +336,29 @@ impl Outputs {
                     }
                     self.parts.push((index, users));
                 }
-                Finished::Shard { index, body, users } => {
-                    let key = id.shard_key(&cfg.work_prefix, index);
-                    s3::put(client, bucket, &key, body, "text/csv").await?;
-                    self.shards.push(ShardSpec {
-                        request_id: id.to_string(),
-                        bucket: bucket.to_string(),
-                        key,
-                        index,
-                        users,
-                    });
-                }
+                Finished::Shard { index, body, users } => shards.push((index, body, users)),
             }
+        }
+        // Shards are small and many (3,000 for 3 million users): written SHARD_UPLOADS at a
+        // time, not one after another. A chunk of the request yields a few hundred at most, so
+        // what is held here stays bounded by the chunk, not the request.
+        let written: Vec<Result<ShardSpec, ErasureError>> = futures::stream::iter(shards)
+            .map(|(index, body, users)| async move {
+                let key = id.shard_key(&cfg.work_prefix, index);
+                s3::put(client, bucket, &key, body, "text/csv").await?;
+                Ok(ShardSpec {
+                    request_id: id.to_string(),
+                    bucket: bucket.to_string(),
+                    key,
+                    index,
+                    users,
+                })
+            })
+            .buffered(SHARD_UPLOADS)
+            .collect()
+            .await;
+        for spec in written {
+            self.shards.push(spec?);
         }
         Ok(())
     }
