@@ -29,8 +29,12 @@ Control API (plain JSON, no auth):
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
                                                   "bucket"|"execution"...}]
     GET  /_emulator/lambda                       {"endpoint", "invocations", "failures", "functions":
-                                                  {name: {"invocations", "errors": {errorType: n}}}}
-                                                  (per function since the last reset)
+                                                  {name: {"invocations", "errors": {errorType: n},
+                                                  "seconds": summed duration}}, "held": [name]}
+                                                  (per function since the last reset). An
+                                                  invocation running past its function's Timeout
+                                                  fails with Sandbox.Timedout and holds the
+                                                  function, as crash(hold) does
     POST /_emulator/lambda/crash                 {"functionName", "hold"?: bool}: invocations of it in
                                                  flight end with Runtime.ExitError (after a test killed
                                                  its process); with hold, new ones wait for .../resume
@@ -347,5 +351,6 @@ class Emulator:
         if route == "lambda":
             f = self.forwarder
             return 200, {"endpoint": f.endpoint if f else None, "invocations": f.invocations if f else 0,
-                         "failures": f.failures if f else 0, "functions": f.stats() if f else {}}
+                         "failures": f.failures if f else 0, "functions": f.stats() if f else {},
+                         "held": f.held_functions() if f else []}
         raise ServiceError("NotFound", f"no control route {method} /_emulator/{route}", 404)

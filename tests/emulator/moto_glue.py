@@ -76,10 +76,14 @@ class Forwarder:
             gate.set()
         return gate is not None
 
-    def invoke(self, name: str, event) -> tuple[str, bool]:
+    def invoke(self, name: str, event, timeout: float | None = None) -> tuple[str, bool]:
         """(payload, errored) of one synchronous invocation of function `name`; a crash() of the
-        function while it runs ends it with Runtime.ExitError. Counted per function."""
-        payload, errored = self._invoke_crashable(name, event)
+        function while it runs ends it with Runtime.ExitError, and running past the function's
+        configured `timeout` (seconds) ends it with Sandbox.Timedout. Counted per function, with
+        the invocations' summed duration (what Lambda bills)."""
+        started = time.monotonic()
+        payload, errored = self._invoke_crashable(name, event, timeout)
+        seconds = time.monotonic() - started
         error_type = None
         if errored:
             try:
@@ -87,23 +91,34 @@ class Forwarder:
             except (ValueError, AttributeError):
                 error_type = FORWARD_ERROR
         with self.lock:
-            stats = self.by_function.setdefault(name, {"invocations": 0, "errors": {}})
+            stats = self.by_function.setdefault(name, {"invocations": 0, "errors": {}, "seconds": 0.0})
             stats["invocations"] += 1
+            stats["seconds"] += seconds
             if errored:
                 key = str(error_type or "Unhandled")
                 stats["errors"][key] = stats["errors"].get(key, 0) + 1
         return payload, errored
 
     def stats(self) -> dict:
-        """Invocations and errors by type, per function, since the last reset."""
+        """Invocations, errors by type and summed seconds, per function, since the last reset."""
         with self.lock:
             return json.loads(json.dumps(self.by_function))
 
+    def held_functions(self) -> list[str]:
+        """Functions whose invocations wait for a fresh execution environment (crash, timeout)."""
+        with self.lock:
+            return sorted(self.held)
+
     def reset_stats(self):
+        """Clears the counts and lets any held invocation go on (a reset starts afresh)."""
         with self.lock:
             self.by_function.clear()
+            gates = list(self.held.values())
+            self.held.clear()
+        for gate in gates:
+            gate.set()
 
-    def _invoke_crashable(self, name: str, event) -> tuple[str, bool]:
+    def _invoke_crashable(self, name: str, event, timeout: float | None = None) -> tuple[str, bool]:
         with self.lock:
             gate = self.held.get(name)
         if gate and not gate.wait(self.HOLD_LIMIT_SECONDS):
@@ -124,7 +139,19 @@ class Forwarder:
             self.inflight.setdefault(name, set()).add(crashed)
         try:
             threading.Thread(target=call, name=f"invoke-{name}", daemon=True).start()
+            started = time.monotonic()
             while not done.wait(0.05):
+                if timeout and time.monotonic() - started > timeout:
+                    # Lambda ends the execution environment of an invocation that runs past the
+                    # function's timeout. The emulation cannot stop the process cargo lambda runs,
+                    # so it does what crash(hold=True) does: later invocations wait for a fresh
+                    # environment (the test restarts the function server, then resume()).
+                    LOG.info("lambda %s: timed out after %.0f s", name, timeout)
+                    with self.lock:
+                        self.failures += 1
+                        self.held.setdefault(name, threading.Event())
+                    return json.dumps({"errorType": "Sandbox.Timedout",
+                                       "errorMessage": f"Task timed out after {timeout:.2f} seconds"}), True
                 if crashed.is_set():
                     LOG.info("lambda %s: the runtime process exited during the invocation", name)
                     with self.lock:
@@ -178,12 +205,12 @@ class Forwarder:
                        "errorMessage": f"cannot reach the Lambda forward target {url}: {reason}"}
             return json.dumps(payload), True
 
-    def invoke_async(self, name: str, event, what: str = "event"):
+    def invoke_async(self, name: str, event, what: str = "event", timeout: float | None = None):
         """An asynchronous invocation: returns at once; on a function error, AWS's two more tries."""
 
         def run():
             for attempt in range(1 + len(self.async_retry_delays)):
-                _, errored = self.invoke(name, event)
+                _, errored = self.invoke(name, event, timeout)
                 if not errored:
                     return
                 if attempt < len(self.async_retry_delays):
@@ -195,6 +222,14 @@ class Forwarder:
 
 
 FORWARDER: Forwarder | None = None
+
+
+def _timeout(fn) -> float | None:
+    """The function's configured timeout in seconds (UpdateFunctionConfiguration changes it)."""
+    try:
+        return float(fn.timeout) if fn.timeout else None
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry_delays=(1.0, 2.0)) -> Forwarder:
@@ -214,7 +249,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
                 event = json.loads(event)
             except ValueError:
                 pass
-        payload, errored = FORWARDER.invoke(self.function_name, event)
+        payload, errored = FORWARDER.invoke(self.function_name, event, _timeout(self))
         return payload, errored, ""
 
     def invoke(self, body, request_headers, response_headers):
@@ -223,7 +258,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
         event = json.loads(body) if body else {}
         inv_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
         if inv_type == "Event":
-            FORWARDER.invoke_async(self.function_name, event, "Invoke")
+            FORWARDER.invoke_async(self.function_name, event, "Invoke", _timeout(self))
             return ""
         if inv_type == "DryRun":
             return ""
@@ -264,7 +299,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
         except Exception:  # noqa: BLE001 - no such function: S3 drops the event, as moto does
             LOG.warning("S3 notification for a function that does not exist: dropped")
             return
-        FORWARDER.invoke_async(fn.function_name, event_body, "S3 notification")
+        FORWARDER.invoke_async(fn.function_name, event_body, "S3 notification", _timeout(fn))
 
     notifications._invoke_awslambda = invoke_awslambda
 

@@ -783,6 +783,25 @@ def test_a_crash_fails_the_invocation_in_flight_and_hold_keeps_new_ones_until_re
     assert emu.ctl("POST", "lambda/resume", {"functionName": "slow"}) == {"resumed": False}
 
 
+def test_an_invocation_past_the_function_timeout_is_sandbox_timedout_and_holds_the_function(emu):
+    emu.function("slow")  # sleeps 1.5 s
+    lam = emu.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    lam.update_function_configuration(FunctionName="slow", Timeout=1)
+    r = lam.invoke(FunctionName="slow", Payload=b"{}")
+    assert r["FunctionError"] == "Unhandled"
+    assert json.load(r["Payload"]) == {"errorType": "Sandbox.Timedout",
+                                       "errorMessage": "Task timed out after 1.00 seconds"}
+    state = emu.ctl("GET", "lambda")
+    assert state["held"] == ["slow"]
+    assert state["functions"]["slow"]["errors"] == {"Sandbox.Timedout": 1}
+    assert 1.0 <= state["functions"]["slow"]["seconds"] < 1.5
+    # Within its timeout, after the new environment is up, it answers.
+    lam.update_function_configuration(FunctionName="slow", Timeout=3)
+    assert emu.ctl("POST", "lambda/resume", {"functionName": "slow"}) == {"resumed": True}
+    assert "FunctionError" not in lam.invoke(FunctionName="slow", Payload=b"{}")
+    assert emu.ctl("GET", "lambda")["held"] == []
+
+
 def test_invoke_is_forwarded_and_a_handler_error_is_a_function_error(emu):
     emu.function("echo")
     emu.function("boom")
