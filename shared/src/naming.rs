@@ -100,6 +100,22 @@ impl RequestId {
         format!("{receipt_prefix}{}.json", self.execution_name())
     }
 
+    /// The receipt of one execution of the request: `receipts/<execution name>.json`, so an
+    /// execution started again (a redrive, named `<execution name>-…`) keeps the first receipt.
+    /// Any other name gets the request's own key.
+    pub fn receipt_key_for(&self, receipt_prefix: &str, execution: &str) -> String {
+        let own = self.execution_name();
+        let valid = execution.len() <= 80
+            && execution
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid && execution.starts_with(&own) {
+            format!("{receipt_prefix}{execution}.json")
+        } else {
+            self.receipt_key(receipt_prefix)
+        }
+    }
+
     /// The keyed hashes of the request's users, kept beside the receipt.
     pub fn user_index_key(&self, receipt_prefix: &str) -> String {
         format!("{receipt_prefix}{}.users.txt", self.execution_name())
@@ -126,6 +142,26 @@ mod tests {
             && n.as_bytes()[0].is_ascii_alphanumeric()
             && n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    #[test]
+    fn an_execution_started_again_gets_its_own_receipt_and_no_other_name_escapes() {
+        let id = RequestId::derive("b", "requests/x.csv", "abc");
+        let own = id.execution_name();
+        assert_eq!(
+            id.receipt_key_for("receipts/", &own),
+            id.receipt_key("receipts/")
+        );
+        assert_eq!(
+            id.receipt_key_for("receipts/", &format!("{own}-retry-1")),
+            format!("receipts/{own}-retry-1.json")
+        );
+        for other in ["", "someone-else", "../x", &format!("{own}/../../x")] {
+            assert_eq!(
+                id.receipt_key_for("receipts/", other),
+                id.receipt_key("receipts/")
+            );
+        }
     }
 
     #[test]

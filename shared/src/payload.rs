@@ -33,6 +33,9 @@ pub struct RequestObject {
 pub struct ExecutionInput {
     /// The request file.
     pub request: RequestObject,
+    /// The execution's name and start (added by the state machine's first state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionFacts>,
 }
 
 /// Accepted or rejected.
@@ -85,6 +88,10 @@ pub struct ShardSpec {
     pub index: u32,
     /// Users in the shard.
     pub users: u64,
+    /// The execution that prepared the manifest: an execution started again for the same
+    /// request (a redrive) retries the users an earlier one recorded as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 /// What preparation hands the rest of the workflow.

@@ -85,6 +85,88 @@ def test_a_function_killed_mid_shard_is_retried_and_resumes_without_counting_any
     assert erase["errors"] == {"Runtime.ExitError": 1} and erase["invocations"] >= 2, erase
 
 
+def test_a_function_timing_out_mid_shard_is_retried_and_resumes_without_counting_anyone_twice(env):
+    """The erase function believes it has 900 s (FUNCTION_TIMEOUT_SECONDS) but Lambda's timeout is
+    15 s, so it cannot hand back in time: Lambda ends it with Sandbox.Timedout, the state machine
+    retries the task, and the retry resumes from the shard's last checkpoint."""
+    dsgs, apps = deploy(env, shard_users=1000, pinpoint_rate=160.0)  # 40 calls/s for the one shard
+    lam = env.client("lambda")
+    lam.update_function_configuration(FunctionName="erase-pinpoint-endpoints", Timeout=15)
+    listed = {f"timeout-{i:04d}": 1 for i in range(800)}  # 20 s at 40 calls/s
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/timeout.csv", csv_of(listed))
+    wait_for("the invocation to time out",
+             lambda: "erase-pinpoint-endpoints" in env.control("GET", "lambda")["held"], timeout=120, interval=0.1)
+    # Lambda ends the timed-out environment; the emulation holds the retry until a new one is up.
+    for pid in function_pids("erase-pinpoint-endpoints"):
+        os.kill(pid, signal.SIGKILL)
+    timed_out_at = len(calls(env, "DeleteUserEndpoints"))
+    lam.update_function_configuration(FunctionName="erase-pinpoint-endpoints", Timeout=900)
+    env.restart_functions()
+    env.control("POST", "lambda/resume", {"functionName": "erase-pinpoint-endpoints"})
+    assert 0 < timed_out_at < 800, timed_out_at
+
+    result = env.wait_for_execution(timeout=300)
+    receipt = env.receipt(result["name"])
+    assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    [pp] = receipt["pinpoint"]
+    # Users erased between the last checkpoint and the timeout are asked again by the retry, which
+    # finds no endpoints left: counted once each, as erased or as without endpoints.
+    assert (pp["usersProcessed"], pp["failedUsers"]) == (800, 0)
+    assert pp["endpointsDeleted"] + pp["usersWithoutEndpoints"] == 800
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    total = len(calls(env, "DeleteUserEndpoints"))
+    assert 800 <= total <= 800 + 100 + (timed_out_at % 100), (timed_out_at, total)
+    erase = env.invocations("erase-pinpoint-endpoints")
+    assert erase["errors"] == {"Sandbox.Timedout": 1} and erase["invocations"] >= 2, erase
+
+
+def test_a_failed_request_started_again_erases_who_was_left_with_the_same_job_and_nobody_twice(env):
+    """An application refused 30 of 50 deletes (say, a permission missing): the execution fails,
+    PARTIAL, and keeps the request. Once fixed, the operator starts the execution again with the
+    same input under a new name (RedriveExecution is not in the emulation): only the 30 users left
+    are asked again, the Personalize job is the first one, and the request is then purged."""
+    dsgs, apps = deploy(env, shard_users=20)  # 3 shards
+    listed = {f"redrive-{i:03d}": 1 for i in range(50)}
+    seed(env, dsgs, apps, listed)
+    env.control("POST", "faults", {"rules": [{"service": "pinpoint", "operation": "DeleteUserEndpoints",
+                                              "error": "ForbiddenException", "times": 30}]})
+    env.upload("requests/redrive.csv", csv_of(listed))
+    first = env.wait_for_execution(timeout=300)
+    assert first["status"] == "FAILED"
+    receipt = env.receipt(first["name"])
+    assert receipt["outcome"] == "PARTIAL"
+    [pp] = receipt["pinpoint"]
+    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["failedUsers"]) == (50, 20, 30)
+    assert receipt["purge"]["requestObject"] == "KEPT"
+    [job] = receipt["personalize"]
+    assert job["status"] == "COMPLETED"
+
+    sfn = env.client("stepfunctions")
+    again = sfn.start_execution(stateMachineArn=env.state_machine_arn, name=f"{first['name']}-redrive-1",
+                                input=first["input"])
+    second = env.wait_for_execution(timeout=300, name=f"{first['name']}-redrive-1")
+    assert second["executionArn"] == again["executionArn"]
+    receipt2 = env.receipt(second["name"])
+    assert receipt2["outcome"] == "COMPLETED", receipt2
+    assert second["status"] == "SUCCEEDED", second
+    [pp] = receipt2["pinpoint"]
+    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["failedUsers"]) == (50, 50, 0)
+    assert not pp.get("failedUsersKeys")
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    # Nobody twice: 30 refused calls, then each user erased exactly once.
+    deletes = calls(env, "DeleteUserEndpoints")
+    assert sum(1 for c in deletes if c["status"] == 202) == 50
+    assert sum(1 for c in deletes if c["status"] == 403) == 30 and len(deletes) == 80
+    # The same Personalize job, not a second one.
+    [job2] = receipt2["personalize"]
+    assert job2["jobArn"] == job["jobArn"] and job2["status"] == "COMPLETED"
+    assert len(env.control("GET", "personalize/jobs")["jobs"]) == 1
+    # Completed now: the request's copies of user IDs are gone; the first receipt stays.
+    assert receipt2["purge"]["requestObject"] == "DELETED"
+    assert env.receipt(first["name"])["outcome"] == "PARTIAL"
+
+
 def test_an_operator_stopping_the_execution_gets_an_aborted_receipt_of_what_was_done(env):
     """StopExecution mid-way: EventBridge's status-change event reaches the finalize function,
     which writes a receipt ABORTED with what the steps recorded (jobs by name, shard progress)."""

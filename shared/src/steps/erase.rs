@@ -116,6 +116,22 @@ pub async fn handle(
         Err(ErasureError::NotFound(_)) => ShardProgress::default(),
         Err(e) => return Err(e),
     };
+    // A new execution for the same request (an operator's redrive) tries again the users an
+    // earlier one recorded as failed; users already erased are never asked again.
+    let redriven = shard.execution.is_some() && progress.execution != shard.execution;
+    if redriven && progress.applications.iter().any(|a| !a.failed.is_empty()) {
+        for a in &mut progress.applications {
+            let failed = std::mem::take(&mut a.failed);
+            a.retry.extend(failed.into_iter().map(|(i, _)| i));
+            a.result.failure_reasons.clear();
+            a.result.failed_users_key = None;
+        }
+        progress.complete = false;
+        tracing::info!(request_id = %id, shard = shard.index, retry = progress.retry_users(), "a new execution of the request: trying the users recorded as failed again");
+    }
+    if shard.execution.is_some() {
+        progress.execution.clone_from(&shard.execution);
+    }
     if progress.complete {
         tracing::info!(request_id = %id, shard = shard.index, "shard already erased; returning its recorded result");
         return Ok(progress.result(&shard, true));
@@ -145,6 +161,7 @@ pub async fn handle(
                 done: 0,
                 failed: Vec::new(),
                 ahead: Vec::new(),
+                retry: Vec::new(),
             });
         }
     }
@@ -152,21 +169,71 @@ pub async fn handle(
     for ai in 0..progress.applications.len() {
         let app = progress.applications[ai].result.application_id.clone();
         if !cfg.application_ids.contains(&app)
-            || progress.applications[ai].done as usize >= users.len()
+            || (progress.applications[ai].done as usize >= users.len()
+                && progress.applications[ai].retry.is_empty())
         {
             continue;
         }
         match pinpoint::check_application(client, &app).await {
             Ok(()) => {
+                // Users an earlier execution recorded as failed, first (see `redriven`).
+                while !progress.applications[ai].retry.is_empty() {
+                    if progressed && near(deadline, cfg.handback_margin) {
+                        save(s3c, &shard.bucket, &progress_key, &progress).await?;
+                        tracing::info!(request_id = %id, shard = shard.index, "deadline near: handing the rest of the shard back");
+                        return Ok(progress.result(&shard, false));
+                    }
+                    let batch: Vec<u64> = progress.applications[ai]
+                        .retry
+                        .iter()
+                        .take(CHECKPOINT_USERS)
+                        .copied()
+                        .collect();
+                    let fates: Vec<(u64, Fate)> = futures::stream::iter(batch)
+                        .filter_map(|i| {
+                            let user = users.get(i as usize);
+                            async move { user.map(|u| (i, u)) }
+                        })
+                        .map(|(i, user)| {
+                            let app = &app;
+                            async move {
+                                (
+                                    i,
+                                    erase_user(cfg, client, limiter, deadline, app, user).await,
+                                )
+                            }
+                        })
+                        .buffer_unordered(cfg.concurrency)
+                        .collect()
+                        .await;
+                    let a = &mut progress.applications[ai];
+                    let mut out_of_time = false;
+                    let mut handled = Vec::new();
+                    for (i, fate) in fates {
+                        match fate {
+                            Fate::Deleted(n) => a.result.endpoints_deleted += n,
+                            Fate::NoEndpoints => a.result.users_without_endpoints += 1,
+                            Fate::Failed(why) => a.failed.push((i, why.to_string())),
+                            Fate::OutOfTime => {
+                                out_of_time = true;
+                                continue;
+                            }
+                        }
+                        handled.push(i);
+                    }
+                    // Positions past the shard's end (a changed shard) cannot be retried.
+                    a.retry
+                        .retain(|i| (*i as usize) < users.len() && !handled.contains(i));
+                    progressed |= !handled.is_empty();
+                    save(s3c, &shard.bucket, &progress_key, &progress).await?;
+                    if out_of_time {
+                        tracing::warn!(request_id = %id, shard = shard.index, application_id = %app, "still throttled near the deadline: handing the rest of the shard back");
+                        return Ok(progress.result(&shard, false));
+                    }
+                }
                 while (progress.applications[ai].done as usize) < users.len() {
                     // Hand back only after some progress in this invocation, so the loop always ends.
-                    if progressed
-                        && deadline.is_some_and(|d| {
-                            d.duration_since(std::time::SystemTime::now())
-                                .map(|left| left < cfg.handback_margin)
-                                .unwrap_or(true)
-                        })
-                    {
+                    if progressed && near(deadline, cfg.handback_margin) {
                         save(s3c, &shard.bucket, &progress_key, &progress).await?;
                         tracing::info!(request_id = %id, shard = shard.index, "deadline near: handing the rest of the shard back");
                         return Ok(progress.result(&shard, false));
@@ -233,6 +300,9 @@ pub async fn handle(
                 };
                 tracing::error!(application_id = %app, error = %e, "Pinpoint application unusable; its users are recorded as failed");
                 let a = &mut progress.applications[ai];
+                let retry = std::mem::take(&mut a.retry);
+                a.failed
+                    .extend(retry.into_iter().map(|i| (i, why.to_string())));
                 let from = a.done;
                 let ahead = std::mem::take(&mut a.ahead);
                 a.failed.extend(
@@ -324,6 +394,9 @@ const CHECKPOINT_USERS: usize = 100;
 struct ShardProgress {
     applications: Vec<AppProgress>,
     complete: bool,
+    /// The execution that last worked on the shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    execution: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -338,11 +411,18 @@ struct AppProgress {
     /// handed the shard back at an earlier user still throttled: not asked again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ahead: Vec<u64>,
+    /// Positions of users a new execution tries again (an earlier one recorded them as failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retry: Vec<u64>,
 }
 
 impl ShardProgress {
     fn resumed_from_users(&self) -> u64 {
         self.applications.iter().map(|a| a.done).sum()
+    }
+
+    fn retry_users(&self) -> usize {
+        self.applications.iter().map(|a| a.retry.len()).sum()
     }
 
     fn result(&self, shard: &ShardSpec, complete: bool) -> ShardResult {
@@ -355,13 +435,23 @@ impl ShardProgress {
                 .map(|a| {
                     let mut r = a.result.clone();
                     r.users_processed = a.done;
-                    r.failed_users = a.failed.len() as u64;
+                    // Users waiting for their retry have not been erased: failed until then.
+                    r.failed_users = (a.failed.len() + a.retry.len()) as u64;
                     r
                 })
                 .collect(),
             complete,
         }
     }
+}
+
+/// Whether the invocation's deadline is closer than `margin` (never without a deadline).
+fn near(deadline: Option<std::time::SystemTime>, margin: std::time::Duration) -> bool {
+    deadline.is_some_and(|d| {
+        d.duration_since(std::time::SystemTime::now())
+            .map(|left| left < margin)
+            .unwrap_or(true)
+    })
 }
 
 async fn save(

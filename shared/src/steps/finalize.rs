@@ -173,7 +173,7 @@ async fn conclude(
     }
     receipt.purge = Some(purge(client, &id, cfg, input, receipt.outcome).await?);
 
-    let key = id.receipt_key(&cfg.receipt_prefix);
+    let key = id.receipt_key_for(&cfg.receipt_prefix, &receipt.execution_name);
     let body =
         serde_json::to_vec_pretty(&receipt).map_err(|e| ErasureError::Invalid(e.to_string()))?;
     s3::put_locked(client, &bucket, &key, body, "application/json", lock).await?;
@@ -242,7 +242,7 @@ pub async fn handle_status_change(
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
     let bucket = input.request.bucket.clone();
-    let key = id.receipt_key(&cfg.receipt_prefix);
+    let key = id.receipt_key_for(&cfg.receipt_prefix, &d.name);
     if s3::read_object(client, &bucket, &key).await.is_ok() {
         tracing::info!(request_id = %id, status = %d.status, "the execution already wrote its receipt; keeping it");
         return Ok(None);

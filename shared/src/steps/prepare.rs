@@ -152,6 +152,10 @@ pub async fn handle(
         None => None,
     };
 
+    let execution = input.execution.as_ref().map(|e| e.name.clone());
+    for shard in &mut out.shards {
+        shard.execution.clone_from(&execution);
+    }
     let manifest_key = id.manifest_key(&cfg.work_prefix);
     let manifest =
         serde_json::to_vec(&out.shards).map_err(|e| ErasureError::Invalid(e.to_string()))?;
@@ -352,6 +356,7 @@ impl Outputs {
                     key,
                     index,
                     users,
+                    execution: None,
                 })
             })
             .buffered(SHARD_UPLOADS)

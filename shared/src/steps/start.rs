@@ -103,6 +103,7 @@ pub async fn handle(
                 size: record.s3.object.size.unwrap_or(0).max(0) as u64,
                 request_id: id.to_string(),
             },
+            execution: None,
         };
         let body =
             serde_json::to_string(&input).map_err(|e| ErasureError::Invalid(e.to_string()))?;
