@@ -16,7 +16,7 @@ CHECKOV_VENV := $(VENV)/checkov
 CHECKOV := $(abspath $(CHECKOV_VENV))/bin/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: setup demo validate fuzz test test-rust test-e2e lint build clean
+.PHONY: setup demo validate fuzz bench test test-rust test-e2e lint build clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -53,6 +53,11 @@ fuzz:
 	# cargo fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
 	RUSTC_BOOTSTRAP=1 cargo fuzz run request_csv fuzz/corpus/request_csv tests/corpus -- \
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1
+
+## bench: one table of measured figures (preparation, Pinpoint at the quota, emulation capacity,
+## cold starts, zip sizes, cost per million users); about 15 minutes; not part of `make test`.
+bench: setup
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 ## test: formatting, lints, unit tests, SDK error mapping, template and ASL checks, end-to-end tests, sam build.
 test: setup lint test-rust test-e2e build

@@ -96,7 +96,9 @@ class AppConfig:
 class Stack:
     """Starts and stops the emulation and the functions; deploys the application into it."""
 
-    def __init__(self, log_dir: Path | None = None, quiet: bool = False):
+    def __init__(self, log_dir: Path | None = None, quiet: bool = False, release: bool = False):
+        # release: serve release builds of the functions (the benchmark); tests use debug builds.
+        self.release = release
         self.log_dir = Path(log_dir or ROOT / ".emulation" / "logs")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.quiet = quiet
@@ -179,7 +181,8 @@ class Stack:
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--ignore-changes", "--quiet",
              "--invoke-address", "127.0.0.1", "--invoke-port", str(self.lambda_port),
-             "--concurrency", "4", "--timeout", "900", "--env-file", str(env_file)],
+             "--concurrency", "4", "--timeout", "900", "--env-file", str(env_file)]
+            + (["--release"] if self.release else []),
             cwd=ROOT, env=proc_env, stdout=self._log("functions"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )

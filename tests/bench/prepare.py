@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.bench.runtime import RuntimeApi
 from tests.harness import BUCKET, ROOT, Stack
 
-RELEASE = ROOT / "target" / "release"
+RELEASE = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
 
 
 def generate(path: Path, size_bytes: int, seed: int = 7) -> int:

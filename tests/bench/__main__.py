@@ -1,0 +1,383 @@
+"""`make bench`: the numbers a user feels, measured in one run, printed as one table.
+
+    python -m tests.bench [--users 32000] [--limits 300,1000] [--starts 11] [--json PATH]
+
+1. Preparation of a generated 100 MB request file (about 3 million IDs): the `erasure validate`
+   command (the rules alone, reading a local file) and the real prepare-request binary behind a
+   Runtime API stand-in, reading the file from and writing parts and shards to the emulated S3;
+   seconds, MB/s, peak RSS (wait4) and the ratio to `wc -l` on the same file in the same run.
+2. Pinpoint erasure through the whole workflow (release builds served by cargo lambda, the
+   state machine run by moto, shards through the Distributed Map) against the emulation limited
+   to each rate in --limits with 20 ms of latency: achieved successful DeleteUserEndpoints per
+   second over the Pinpoint phase divided by the limit, share of calls throttled, users lost.
+   Then the emulation's own capacity, driven by the Rust SDK client without a limit.
+3. Cold start of each function binary (process start to its first `next` request to the Runtime
+   API stand-in; the AWS clients are built as in production), median of --starts starts; and each
+   function's zip from `cargo lambda build --release --arm64 --output-format zip`.
+4. Cost of erasing 1 million users (one dataset group, one application) outside Personalize,
+   from the measured durations, the S3 requests and the state transitions of the run.
+
+The results are also written as JSON (--json, default .emulation/bench/results.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.bench import prepare as prep
+from tests.bench.runtime import RuntimeApi
+from tests.harness import FUNCTIONS, ROOT, AppConfig, Stack
+
+WORK = ROOT / ".emulation" / "bench"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+RELEASE = TARGET / "release"
+LATENCY_MS = 20
+SHARD_USERS = 1000
+SHARD_CONCURRENCY = 4
+PREPARE_BYTES = 100_000_000
+
+# AWS list prices, us-east-1 (checked 2026-11; see BENCHMARKS.md). Personalize and Pinpoint API
+# calls are outside the figure: Personalize bills its own job, DeleteUserEndpoints is not billed.
+LAMBDA_ARM_GB_SECOND = 0.0000133334
+LAMBDA_REQUEST = 0.20 / 1_000_000
+SFN_TRANSITION = 0.025 / 1000
+S3_PUT = 0.005 / 1000  # PUT, COPY, POST, LIST; DELETE is free
+S3_GET = 0.0004 / 1000  # GET and all other requests
+MEMORY_MB = {  # template.yaml
+    "start-erasure": 128, "prepare-request": 256, "create-deletion-job": 128,
+    "check-deletion-job": 128, "erase-pinpoint-endpoints": 128, "finalize-erasure": 256,
+}
+POLL_SECONDS_DEPLOYED = 300  # template.yaml PollIntervalSeconds default
+
+TARGETS = {
+    "prepare_mb_s": 300.0, "prepare_wc_ratio": 3.0, "prepare_rss_mb": 128.0,
+    "pinpoint_share": 0.95, "throttled_share": 0.02, "cold_ms": 20.0, "zip_mb": 5.0, "cost": 1.0,
+}
+
+
+def log(msg: str):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(list(cmd), cwd=ROOT, check=True, **kw)
+
+
+# --- builds ---------------------------------------------------------------------------------
+
+
+def build():
+    log("release builds (host) of the functions, the CLI and the load generator")
+    sh("cargo", "build", "--release", "--quiet", "--workspace", "--bins")
+    sh("cargo", "build", "--release", "--quiet", "-p", "erasure-shared", "--example", "pinpoint_load")
+    log("release arm64 zips (cargo lambda build --release --arm64 --output-format zip)")
+    args = ["--release", "--arm64", "--output-format", "zip"]
+    for fn in FUNCTIONS:
+        args += ["--package", fn]
+    sh(shutil.which("cargo-lambda") or "cargo-lambda", "lambda", "build", *args)
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_gb, 1),
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+            "rustc": rustc}
+
+
+# --- 1. preparation -------------------------------------------------------------------------
+
+
+def run_timed(cmd: list[str]) -> tuple[float, float, int]:
+    """(seconds, peak RSS MB, exit code) of one process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def bench_prepare(stack: Stack) -> dict:
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / "request-100mb.csv"
+    if not path.exists() or path.stat().st_size < PREPARE_BYTES:
+        log(f"generating {path.name}")
+        prep.generate(path, PREPARE_BYTES)
+    size = path.stat().st_size
+    with open(path, "rb") as f:  # the page cache holds it for every reader below alike
+        while f.read(1 << 24):
+            pass
+    wc = min(prep.wc_seconds(path) for _ in range(3))
+    users = int(subprocess.run(["wc", "-l", str(path)], capture_output=True, text=True).stdout.split()[0]) - 1
+    log("erasure validate on the file")
+    validate = [run_timed([str(RELEASE / "erasure"), "validate", str(path)]) for _ in range(3)]
+    v_seconds, v_rss, v_code = min(validate)
+    if v_code != 0:
+        raise RuntimeError(f"erasure validate rejected the generated file (exit {v_code})")
+    log("prepare-request on the emulated S3")
+    stack.reset()
+    p = prep.run_prepare(stack, path, env_extra={"SHARD_USERS": str(SHARD_USERS)})
+    verdict = p["result"]
+    return {
+        "bytes": size, "users": users, "wc_seconds": wc,
+        "validate": {"seconds": v_seconds, "mb_s": size / 1e6 / v_seconds, "rss_mb": v_rss,
+                     "wc_ratio": v_seconds / wc},
+        "prepare": {"seconds": p["seconds"], "mb_s": size / 1e6 / p["seconds"], "rss_mb": p["peak_rss_mb"],
+                    "wc_ratio": p["seconds"] / wc,
+                    "shards": (verdict.get("prepared") or verdict).get("shardCount")},
+    }
+
+
+# --- 2. Pinpoint at the quota ---------------------------------------------------------------
+
+
+def bench_pinpoint(stack: Stack, limit: int, users: int) -> dict:
+    stack.reset()
+    cfg = AppConfig(dataset_group_arns=[], application_ids=[], poll_seconds=1, shard_users=SHARD_USERS,
+                    pinpoint_rate=float(limit),
+                    extra_env={"PINPOINT_SHARD_CONCURRENCY": str(SHARD_CONCURRENCY), "RUST_LOG": "warn"})
+    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 2})
+    dsg = stack.dataset_group("bench")
+    app = stack.pinpoint_app("bench")
+    cfg.dataset_group_arns, cfg.application_ids = [dsg], [app]
+    stack.deploy(cfg)
+    ids = [f"bench-{limit}-user-{i:07d}" for i in range(users)]
+    for i in range(0, users, 5000):
+        chunk = {u: 1 for u in ids[i:i + 5000]}
+        stack.seed_endpoints(app, chunk)
+        stack.seed_records(dsg, chunk)
+    stack.control("POST", "pinpoint/config", {"rate": limit, "burst": limit, "latency_ms": LATENCY_MS,
+                                              "operations": ["DeleteUserEndpoints"]})
+    started = time.time()
+    stack.upload(f"requests/bench-{limit}.csv", ("USER_ID\n" + "\n".join(ids) + "\n").encode())
+    log(f"Pinpoint at {limit}/s: {users} users through the workflow")
+    d = stack.wait_for_execution(timeout=max(900, 4 * users / limit))
+    sfn = stack.client("stepfunctions")
+    history = []
+    kw = {"executionArn": d["executionArn"], "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kw)
+        history += page["events"]
+        if not page.get("nextToken"):
+            break
+        kw["nextToken"] = page["nextToken"]
+    calls = stack.control("GET", f"calls?since={started}")
+    deletes = [c for c in calls if c["service"] == "pinpoint" and c["operation"] == "DeleteUserEndpoints"]
+    ok = [c for c in deletes if c["status"] == 202]
+    throttled = [c for c in deletes if c["status"] == 429]
+    window = max(c["ts"] for c in ok) - min(c["ts"] for c in ok)
+    left = stack.endpoints(app)
+    receipt = stack.receipt(d["name"])
+    pin = receipt["pinpoint"][0]
+    s3_calls = [c for c in calls if c["service"] == "s3"]
+    lost = sum(1 for u in ids if left.get(u))
+    return {
+        "limit": limit, "users": users, "status": d["status"], "outcome": receipt["outcome"],
+        "seconds": window, "ok_calls": len(ok), "throttled_calls": len(throttled), "calls": len(deletes),
+        "achieved_rps": len(ok) / window if window else 0.0,
+        "share_of_limit": (len(ok) / window) / limit if window else 0.0,
+        "throttled_share": len(throttled) / len(deletes) if deletes else 0.0,
+        "users_lost": lost,
+        "receipt": {"usersProcessed": pin["usersProcessed"], "endpointsDeleted": pin["endpointsDeleted"],
+                    "failedUsers": pin["failedUsers"]},
+        "lambda": stack.control("GET", "lambda")["functions"],
+        "transitions": sum(1 for e in history if e["type"].endswith("StateEntered")),
+        "s3_puts": sum(1 for c in s3_calls if c["operation"] in ("PutObject", "UploadPart", "CreateMultipartUpload",
+                                                                   "CompleteMultipartUpload", "CopyObject",
+                                                                   "ListObjectsV2", "ListObjectVersions")),
+        "s3_gets": sum(1 for c in s3_calls if c["operation"] in ("GetObject", "HeadObject")),
+        "shards": math.ceil(users / SHARD_USERS),
+    }
+
+
+def bench_emulator_capacity(stack: Stack, calls: int = 20_000, concurrency: int = 64) -> dict:
+    """The emulation's own DeleteUserEndpoints capacity: no limit, the same 20 ms latency."""
+    stack.reset()
+    app = stack.pinpoint_app("capacity")
+    prefix = "capacity-user-"
+    for i in range(0, calls, 5000):
+        stack.control("POST", "pinpoint/endpoints",
+                      {"applicationId": app, "users": {f"{prefix}{j}": 1 for j in range(i, min(calls, i + 5000))}})
+    stack.control("POST", "pinpoint/config", {"rate": None, "latency_ms": LATENCY_MS})
+    env = dict(os.environ)
+    env.update(stack.function_env(AppConfig(dataset_group_arns=[], application_ids=[])))
+    env["PINPOINT_CALL_TIMEOUT_MS"] = "30000"
+    out = subprocess.run([str(RELEASE / "examples" / "pinpoint_load"), app, prefix, str(calls), str(concurrency)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    left = stack.endpoints(app)
+    result["endpointsLeft"] = sum(len(v) for v in left.values())
+    return result
+
+
+# --- 3. cold start and zips -----------------------------------------------------------------
+
+
+def bench_cold_start(stack: Stack, starts: int) -> dict:
+    env = dict(os.environ)
+    env.update(stack.function_env(AppConfig(dataset_group_arns=["arn:aws:personalize:us-east-1:123456789012:dataset-group/bench"],
+                                            application_ids=["bench"])))
+    env["RUST_LOG"] = "warn"
+    out = {}
+    for fn in FUNCTIONS:
+        samples = []
+        for _ in range(starts):
+            with RuntimeApi(fn) as api:
+                proc_env = dict(env, **api.env())
+                t = time.perf_counter()
+                proc = subprocess.Popen([str(RELEASE / fn)], env=proc_env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+                while api.first_next is None:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"{fn} exited before asking for work: {proc.stderr.read().decode()[-500:]}")
+                    time.sleep(0.0002)
+                samples.append((api.first_next - t) * 1000)
+                proc.kill()
+                proc.wait()
+        zip_path = TARGET / "lambda" / fn / "bootstrap.zip"
+        out[fn] = {"median_ms": statistics.median(samples), "min_ms": min(samples), "max_ms": max(samples),
+                   "starts": len(samples),
+                   "zip_mb": zip_path.stat().st_size / 1e6 if zip_path.exists() else float("nan"),
+                   "binary_mb": (RELEASE / fn).stat().st_size / 1e6}
+    return out
+
+
+# --- 4. cost --------------------------------------------------------------------------------
+
+
+def cost_per_million(prep_result: dict, runs: list[dict]) -> dict:
+    """Dollars to erase 1M users (one dataset group, one application), Personalize excluded."""
+    n = 1_000_000
+    run = min(runs, key=lambda r: r["limit"])  # the slower quota: the functions live longest
+    fns = run["lambda"]
+    scale = n / run["users"]
+    shards = math.ceil(n / SHARD_USERS)
+    polls = 86_400 / POLL_SECONDS_DEPLOYED
+    prepare_s = prep_result["prepare"]["seconds"] * n / prep_result["users"]
+    per_call = {name: s["seconds"] / max(1, s["invocations"]) for name, s in fns.items()}
+    gb_s = {
+        "prepare-request": prepare_s * MEMORY_MB["prepare-request"] / 1024,
+        "erase-pinpoint-endpoints": fns["erase-pinpoint-endpoints"]["seconds"] * scale
+        * MEMORY_MB["erase-pinpoint-endpoints"] / 1024,
+        "check-deletion-job": polls * per_call.get("check-deletion-job", 0.05) * MEMORY_MB["check-deletion-job"] / 1024,
+        "other": sum(per_call.get(f, 0.05) * MEMORY_MB[f] / 1024
+                     for f in ("start-erasure", "create-deletion-job", "finalize-erasure")),
+    }
+    invocations = fns["erase-pinpoint-endpoints"]["invocations"] * scale + polls + 4
+    # Transitions: the parent's, measured (with its polls), plus, per shard, the child execution's
+    # EraseShard -> ShardDone? -> ShardErased; polling for a day: WaitAgain -> Check -> JobEnded?.
+    polls_in_run = fns.get("check-deletion-job", {}).get("invocations", 1)
+    parent_fixed = run["transitions"] - 3 * (polls_in_run - 1)
+    transitions = parent_fixed + 3 * shards + 3 * polls
+    s3 = (run["s3_puts"] * scale) * S3_PUT + (run["s3_gets"] * scale) * S3_GET
+    lam = sum(gb_s.values()) * LAMBDA_ARM_GB_SECOND + invocations * LAMBDA_REQUEST
+    sfn = transitions * SFN_TRANSITION
+    total = lam + sfn + s3
+    return {
+        "users": n, "limit": run["limit"], "gb_seconds": gb_s, "invocations": invocations,
+        "transitions": transitions, "parent_fixed_transitions": parent_fixed, "shards": shards, "polls": polls,
+        "lambda": lam, "step_functions": sfn, "s3": s3, "total": total,
+        "formula": (
+            "total = GB-s x $0.0000133334 (arm64) + invocations x $0.20/1M + transitions x $0.025/1000 "
+            "+ S3 PUT/LIST x $0.005/1000 + GET/HEAD x $0.0004/1000; "
+            f"GB-s = prepare {prepare_s:.0f} s x 0.25 GB + erase {fns['erase-pinpoint-endpoints']['seconds'] * scale:.0f} s x 0.125 GB "
+            f"+ {polls:.0f} polls/day x {per_call.get('check-deletion-job', 0):.3f} s x 0.125 GB + start/create/finalize; "
+            f"transitions = {parent_fixed} (workflow) + 3 x {shards} shards + 3 x {polls:.0f} polls; "
+            f"S3 = {run['s3_puts']} PUT/LIST + {run['s3_gets']} GET/HEAD per {run['users']} users, scaled"),
+    }
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def table(r: dict) -> str:
+    t = TARGETS
+    rows = []
+    p = r["prepare"]
+    for name, m in (("validate (CLI, local file)", p["validate"]), ("prepare-request (emulated S3)", p["prepare"])):
+        rows.append((f"Prep 100 MB: {name}",
+                     f"{m['seconds']:.2f} s, {m['mb_s']:.0f} MB/s, {m['rss_mb']:.0f} MB RSS, {m['wc_ratio']:.1f}x wc -l",
+                     f">= {t['prepare_mb_s']:.0f} MB/s, <= {t['prepare_wc_ratio']:.0f}x wc, < {t['prepare_rss_mb']:.0f} MB",
+                     verdict(m["mb_s"] >= t["prepare_mb_s"] and m["wc_ratio"] <= t["prepare_wc_ratio"]
+                             and m["rss_mb"] < t["prepare_rss_mb"])))
+    rows.append(("Prep 100 MB: file", f"{p['bytes'] / 1e6:.0f} MB, {p['users']:,} IDs, wc -l {p['wc_seconds'] * 1000:.0f} ms", "", ""))
+    for run in r["pinpoint"]:
+        rows.append((f"Pinpoint {run['users']:,} users @ {run['limit']}/s, {LATENCY_MS} ms",
+                     f"{run['achieved_rps']:.0f}/s = {run['share_of_limit'] * 100:.1f}% of limit, "
+                     f"{run['throttled_share'] * 100:.2f}% throttled, {run['users_lost']} lost, {run['seconds']:.1f} s",
+                     ">= 95%, < 2% throttled, 0 lost",
+                     verdict(run["share_of_limit"] >= t["pinpoint_share"] and run["throttled_share"] < t["throttled_share"]
+                             and run["users_lost"] == 0 and run["outcome"] == "COMPLETED")))
+    cap = r["emulator"]
+    driven = max(run["limit"] for run in r["pinpoint"])
+    rows.append(("Emulation capacity (no limit, 20 ms)",
+                 f"{cap['callsPerSecond']:.0f}/s = {cap['callsPerSecond'] / driven:.1f}x the {driven}/s driven",
+                 ">= 2x", verdict(cap["callsPerSecond"] >= 2 * driven)))
+    for fn, c in r["cold_start"].items():
+        rows.append((f"Cold start + zip: {fn}",
+                     f"{c['median_ms']:.1f} ms median of {c['starts']} ({c['min_ms']:.1f}-{c['max_ms']:.1f}), "
+                     f"zip {c['zip_mb']:.2f} MB",
+                     "< 20 ms, zip < 5 MB", verdict(c["median_ms"] < t["cold_ms"] and c["zip_mb"] < t["zip_mb"])))
+    c = r["cost"]
+    rows.append(("Cost per 1M users (outside Personalize)",
+                 f"${c['total']:.3f} (Lambda ${c['lambda']:.3f}, Step Functions ${c['step_functions']:.3f}, S3 ${c['s3']:.3f})",
+                 "< $1", verdict(c["total"] < t["cost"])))
+    widths = [max(len(str(row[i])) for row in rows + [("Measure", "Result", "Target", "")]) for i in range(4)]
+    line = lambda cells: "| " + " | ".join(str(x).ljust(w) for x, w in zip(cells, widths)) + " |"  # noqa: E731
+    out = [line(("Measure", "Result", "Target", "")), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(row) for row in rows]
+    out.append("")
+    out.append("Cost formula: " + c["formula"])
+    m = r["machine"]
+    out.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, {m['rustc']}")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=32_000)
+    ap.add_argument("--limits", default="300,1000")
+    ap.add_argument("--starts", type=int, default=11)
+    ap.add_argument("--json", default=str(WORK / "results.json"))
+    ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    args = ap.parse_args(argv)
+    if not args.no_build:
+        build()
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    with Stack(log_dir=WORK / "logs", quiet=True, release=True) as stack:
+        results["prepare"] = bench_prepare(stack)
+        results["pinpoint"] = [bench_pinpoint(stack, int(x), args.users) for x in args.limits.split(",")]
+        stack.stop_functions()
+        log("the emulation's own capacity")
+        results["emulator"] = bench_emulator_capacity(stack)
+        log("cold starts")
+        results["cold_start"] = bench_cold_start(stack, args.starts)
+    results["cost"] = cost_per_million(results["prepare"], results["pinpoint"])
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
