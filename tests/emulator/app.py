@@ -28,6 +28,9 @@ Control API (plain JSON, no auth):
     GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
                                                   "bucket"|"execution"...}]
+    GET  /_emulator/s3/counts                    -> {"counts": {operation: n}}: every signed S3 request
+                                                  since the last reset, by operation (what S3 bills;
+                                                  the call log holds only requests a fault rule saw)
     GET  /_emulator/lambda                       {"endpoint", "invocations", "failures", "functions":
                                                   {name: {"invocations", "errors": {errorType: n},
                                                   "seconds": summed duration}}, "held": [name]}
@@ -117,6 +120,7 @@ class Emulator:
         self.personalize = Personalize(self.lock, self.faults, moto_glue.read_csvs)
         self.pinpoint = Pinpoint(self.lock, self.faults)
         self._stop = threading.Event()
+        self.s3_counts: dict[str, int] = {}
         self.events = Events(self.lock, self.faults, forwarder, self._stop)
         self._ticker = threading.Thread(target=self._tick, name="personalize-ticker", daemon=True)
         self._ticker.start()
@@ -149,9 +153,21 @@ class Emulator:
             return self.serve_personalize(environ, start_response, region)
         if service == "mobiletargeting":
             return self.serve_pinpoint(environ, start_response, region)
-        if service == "s3" and self.faults.has("s3"):
-            return self.serve_s3_faults(environ, start_response)
+        if service == "s3":
+            self.count_s3(environ)
+            if self.faults.has("s3"):
+                return self.serve_s3_faults(environ, start_response)
         return self.moto(environ, start_response)
+
+    def count_s3(self, environ):
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        if not raw_uri.startswith("/"):
+            raw_uri = urlsplit(raw_uri).path or "/"
+        op, _, _ = s3_request(environ["REQUEST_METHOD"], raw_uri.split("?", 1)[0],
+                              environ.get("QUERY_STRING", ""), bool(environ.get("HTTP_X_AMZ_COPY_SOURCE")))
+        op = op or "Other"
+        with self.lock:
+            self.s3_counts[op] = self.s3_counts.get(op, 0) + 1
 
     @staticmethod
     def body(environ) -> bytes:
@@ -300,6 +316,7 @@ class Emulator:
                 self.personalize.reset()
                 self.pinpoint.reset()
                 self.events.reset()
+                self.s3_counts = {}
             if self.forwarder:
                 self.forwarder.reset_stats()
             LOG.info("reset")
@@ -331,6 +348,9 @@ class Emulator:
         if route == "calls":
             since = float(query["since"]) if "since" in query else None
             return 200, self.faults.read_calls(query.get("service"), query.get("operation"), since)
+        if route == "s3/counts":
+            with self.lock:
+                return 200, {"counts": dict(self.s3_counts)}
         if route == "events/rules":
             if post:
                 self.events.set(body.get("rules", []))

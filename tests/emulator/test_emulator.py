@@ -579,6 +579,25 @@ def test_s3_faults_answer_in_the_wire_shape_of_s3(emu):
     assert len(emu.calls(service="s3")) == injected
 
 
+def test_every_signed_s3_request_is_counted_by_operation(emu):
+    s3 = emu.client("s3", config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+    emu.ctl("POST", "reset")
+    s3.create_bucket(Bucket="counted")
+    for i in range(3):
+        s3.put_object(Bucket="counted", Key=f"work/{i}", Body=b"x")
+    s3.get_object(Bucket="counted", Key="work/0")
+    s3.head_object(Bucket="counted", Key="work/1")
+    s3.list_objects_v2(Bucket="counted", Prefix="work/")
+    s3.delete_object(Bucket="counted", Key="work/2")
+    # A request a fault rule answers is counted too: S3 would have billed it.
+    emu.ctl("POST", "faults", {"rules": [{"service": "s3", "operation": "GetObject", "error": "SlowDown", "times": 1}]})
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.get_object(Bucket="counted", Key="work/0")
+    assert emu.ctl("GET", "s3/counts")["counts"] == {
+        "CreateBucket": 1, "PutObject": 3, "GetObject": 2, "HeadObject": 1, "ListObjectsV2": 1, "DeleteObject": 1}
+    assert emu.calls(service="s3") == [c for c in emu.calls(service="s3") if c.get("injected")]  # the log: rule hits only
+
+
 def test_s3_multipart_retention_versions_and_latency_faults(emu):
     s3 = emu.client("s3", config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
     s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
@@ -1093,6 +1112,7 @@ def test_reset_clears_everything(emu):
     assert emu.client("s3").list_buckets()["Buckets"] == []
     assert emu.ctl("GET", "faults") == {"rules": []}
     assert emu.ctl("GET", "calls") == []
+    assert emu.ctl("GET", "s3/counts") == {"counts": {"ListBuckets": 1}}  # the list_buckets above only
     assert emu.ctl("GET", "pinpoint/config")["rate"] is None
     assert emu.ctl("GET", "personalize/config")["pending_seconds"] == 2.0
     status, _, _ = http("GET", f"{emu.url}/_emulator/personalize/records?datasetGroupArn={dsg}")
