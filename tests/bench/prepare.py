@@ -9,6 +9,7 @@ We report wall time of the invocation, MB/s, the process's peak RSS (from wait4)
 from __future__ import annotations
 
 import os
+import queue
 import random
 import string
 import subprocess
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from tests.bench.runtime import RuntimeApi
-from tests.harness import BUCKET, ROOT, Stack
+from tests.harness import BUCKET, HASH_KEY, HASH_KEY_PARAMETER, ROOT, Stack
 
 RELEASE = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "release"
 
@@ -54,6 +55,9 @@ def wc_seconds(path: Path) -> float:
 
 
 def run_prepare(stack: Stack, path: Path, key: str = "requests/bench.csv", env_extra=None) -> dict:
+    # What the deployment provides: the bucket and the user-hash key (read at cold start).
+    stack.client("ssm").put_parameter(Name=HASH_KEY_PARAMETER, Value=HASH_KEY, Type="SecureString",
+                                      Overwrite=True)
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.upload_file(str(path), BUCKET, key)
@@ -70,15 +74,24 @@ def run_prepare(stack: Stack, path: Path, key: str = "requests/bench.csv", env_e
         "etag": head["ETag"].strip('"'), "size": head["ContentLength"],
         "requestId": "0123456789abcdef0123456789abcdef",
     }}
-    with RuntimeApi("prepare-request") as api:
+    log_path = stack.log_dir / "bench-prepare-request.log"
+    with RuntimeApi("prepare-request") as api, open(log_path, "wb") as log:
         env.update(api.env())
-        proc = subprocess.Popen([str(RELEASE / "prepare-request")], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen([str(RELEASE / "prepare-request")], env=env, stdout=log, stderr=log)
         while api.first_next is None and proc.poll() is None:
             time.sleep(0.005)
         started = time.perf_counter()
         api.events.put(event)
-        kind, result = api.results.get(timeout=900)
+        deadline = time.monotonic() + 900
+        while True:
+            try:
+                kind, result = api.results.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    raise RuntimeError(f"prepare-request ended without a result (exit {proc.poll()}); "
+                                       f"see {log_path}") from None
         seconds = time.perf_counter() - started
         proc.kill()
         _, status, usage = os.wait4(proc.pid, 0)
