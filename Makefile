@@ -55,7 +55,8 @@ fuzz:
 		-max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1
 
 ## bench: one table of measured figures (preparation, Pinpoint at the quota, emulation capacity,
-## cold starts, zip sizes, cost per million users); about 15 minutes; not part of `make test`.
+## cold starts, zip sizes, cost per million users); about 35 minutes from cold, 5 once built
+## (BENCH_ARGS=--no-build); not part of `make test`. Results: BENCHMARKS.md.
 bench: setup
 	$(PY) -m tests.bench $(BENCH_ARGS)
 
