@@ -76,10 +76,11 @@ class Forwarder:
             gate.set()
         return gate is not None
 
-    def invoke(self, name: str, event, timeout: float | None = None) -> tuple[str, bool]:
+    def invoke(self, name: str, event, timeout=None) -> tuple[str, bool]:
         """(payload, errored) of one synchronous invocation of function `name`; a crash() of the
         function while it runs ends it with Runtime.ExitError, and running past the function's
-        configured `timeout` (seconds) ends it with Sandbox.Timedout. Counted per function, with
+        configured `timeout` (seconds, or a callable giving them when the invocation starts to
+        run) ends it with Sandbox.Timedout. Counted per function, with
         the invocations' summed duration (what Lambda bills)."""
         started = time.monotonic()
         payload, errored = self._invoke_crashable(name, event, timeout)
@@ -118,13 +119,17 @@ class Forwarder:
         for gate in gates:
             gate.set()
 
-    def _invoke_crashable(self, name: str, event, timeout: float | None = None) -> tuple[str, bool]:
+    def _invoke_crashable(self, name: str, event, timeout=None) -> tuple[str, bool]:
         with self.lock:
             gate = self.held.get(name)
         if gate and not gate.wait(self.HOLD_LIMIT_SECONDS):
             LOG.error("lambda %s: no new execution environment after %.0f s", name, self.HOLD_LIMIT_SECONDS)
             return json.dumps({"errorType": UNREACHABLE_ERROR,
                                "errorMessage": "no execution environment became available"}), True
+        # The configuration in force when the invocation reaches an execution environment applies
+        # (an UpdateFunctionConfiguration made while it was held counts), as on AWS.
+        if callable(timeout):
+            timeout = timeout()
         crashed = threading.Event()
         done = threading.Event()
         box: dict = {}
@@ -205,7 +210,7 @@ class Forwarder:
                        "errorMessage": f"cannot reach the Lambda forward target {url}: {reason}"}
             return json.dumps(payload), True
 
-    def invoke_async(self, name: str, event, what: str = "event", timeout: float | None = None):
+    def invoke_async(self, name: str, event, what: str = "event", timeout=None):
         """An asynchronous invocation: returns at once; on a function error, AWS's two more tries."""
 
         def run():
@@ -249,7 +254,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
                 event = json.loads(event)
             except ValueError:
                 pass
-        payload, errored = FORWARDER.invoke(self.function_name, event, _timeout(self))
+        payload, errored = FORWARDER.invoke(self.function_name, event, lambda: _timeout(self))
         return payload, errored, ""
 
     def invoke(self, body, request_headers, response_headers):
@@ -258,7 +263,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
         event = json.loads(body) if body else {}
         inv_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
         if inv_type == "Event":
-            FORWARDER.invoke_async(self.function_name, event, "Invoke", _timeout(self))
+            FORWARDER.invoke_async(self.function_name, event, "Invoke", lambda: _timeout(self))
             return ""
         if inv_type == "DryRun":
             return ""
@@ -299,7 +304,7 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
         except Exception:  # noqa: BLE001 - no such function: S3 drops the event, as moto does
             LOG.warning("S3 notification for a function that does not exist: dropped")
             return
-        FORWARDER.invoke_async(fn.function_name, event_body, "S3 notification", _timeout(fn))
+        FORWARDER.invoke_async(fn.function_name, event_body, "S3 notification", lambda: _timeout(fn))
 
     notifications._invoke_awslambda = invoke_awslambda
 
