@@ -32,12 +32,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 
 LOG = logging.getLogger("emulator.lambda")
 
 ACCOUNT = "123456789012"
 FORWARD_ERROR = "EmulatorForwardError"
 UNREACHABLE_ERROR = "Lambda.ServiceException"
+
+
+# The function's timeout in seconds (None: none), read when an invocation starts to run.
+TimeoutOf = Callable[[], float | None] | None
 
 
 class Forwarder:
@@ -76,14 +81,14 @@ class Forwarder:
             gate.set()
         return gate is not None
 
-    def invoke(self, name: str, event, timeout=None) -> tuple[str, bool]:
+    def invoke(self, name: str, event, timeout_of: TimeoutOf = None) -> tuple[str, bool]:
         """(payload, errored) of one synchronous invocation of function `name`; a crash() of the
         function while it runs ends it with Runtime.ExitError, and running past the function's
-        configured `timeout` (seconds, or a callable giving them when the invocation starts to
-        run) ends it with Sandbox.Timedout. Counted per function, with
-        the invocations' summed duration (what Lambda bills)."""
+        timeout (seconds, as `timeout_of()` gives them when the invocation starts to run) ends it
+        with Sandbox.Timedout. Counted per function, with the invocations' summed duration (what
+        Lambda bills)."""
         started = time.monotonic()
-        payload, errored = self._invoke_crashable(name, event, timeout)
+        payload, errored = self._invoke_crashable(name, event, timeout_of)
         seconds = time.monotonic() - started
         error_type = None
         if errored:
@@ -119,7 +124,7 @@ class Forwarder:
         for gate in gates:
             gate.set()
 
-    def _invoke_crashable(self, name: str, event, timeout=None) -> tuple[str, bool]:
+    def _invoke_crashable(self, name: str, event, timeout_of: TimeoutOf = None) -> tuple[str, bool]:
         with self.lock:
             gate = self.held.get(name)
         if gate and not gate.wait(self.HOLD_LIMIT_SECONDS):
@@ -128,8 +133,7 @@ class Forwarder:
                                "errorMessage": "no execution environment became available"}), True
         # The configuration in force when the invocation reaches an execution environment applies
         # (an UpdateFunctionConfiguration made while it was held counts), as on AWS.
-        if callable(timeout):
-            timeout = timeout()
+        timeout = timeout_of() if timeout_of else None
         crashed = threading.Event()
         done = threading.Event()
         box: dict = {}
@@ -210,12 +214,12 @@ class Forwarder:
                        "errorMessage": f"cannot reach the Lambda forward target {url}: {reason}"}
             return json.dumps(payload), True
 
-    def invoke_async(self, name: str, event, what: str = "event", timeout=None):
+    def invoke_async(self, name: str, event, what: str = "event", timeout_of: TimeoutOf = None):
         """An asynchronous invocation: returns at once; on a function error, AWS's two more tries."""
 
         def run():
             for attempt in range(1 + len(self.async_retry_delays)):
-                _, errored = self.invoke(name, event, timeout)
+                _, errored = self.invoke(name, event, timeout_of)
                 if not errored:
                     return
                 if attempt < len(self.async_retry_delays):
