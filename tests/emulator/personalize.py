@@ -38,6 +38,18 @@ MAX_USER_ID = 256
 
 OPERATIONS = ("CreateDataDeletionJob", "DescribeDataDeletionJob", "ListDataDeletionJobs",
               "CreateDatasetGroup", "DescribeDatasetGroup", "ListDatasetGroups")
+# The served operations whose model lists no InvalidInputException (botocore's personalize
+# service-2.json): a request they cannot read answers the common ValidationError instead
+# ("The input fails to satisfy the constraints specified by an AWS service", HTTP 400, Common
+# Errors - Amazon Personalize, https://docs.aws.amazon.com/personalize/latest/dg/CommonErrors.html).
+WITHOUT_INVALID_INPUT = frozenset({"ListDatasetGroups"})
+DOMAINS = ("ECOMMERCE", "VIDEO_ON_DEMAND")
+
+
+def invalid(operation: str, message: str) -> ServiceError:
+    """The error for a request an operation cannot accept, as its model lets it answer."""
+    code = "ValidationError" if operation in WITHOUT_INVALID_INPUT else "InvalidInputException"
+    return ServiceError(code, message)
 
 
 class Personalize:
@@ -115,6 +127,8 @@ class Personalize:
     def handles(self, operation: str) -> bool:
         return operation in OPERATIONS
 
+    invalid = staticmethod(invalid)
+
     def handle(self, operation: str, body: dict, region: str) -> dict:
         attrs = {k: body[k] for k in ("datasetGroupArn", "jobName") if isinstance(body.get(k), str)}
         if isinstance(body.get("dataDeletionJobArn"), str):
@@ -147,7 +161,14 @@ class Personalize:
         if arn in self.groups:
             raise ServiceError("ResourceAlreadyExistsException", f"Dataset group {arn} already exists.")
         _check_tags(body.get("tags"))
-        return {"datasetGroupArn": self.create_group(name, region)}
+        domain = body.get("domain")
+        if domain is not None and domain not in DOMAINS:
+            raise ServiceError("InvalidInputException", f"domain must be one of {', '.join(DOMAINS)}")
+        arn = self.create_group(name, region)
+        if domain is None:
+            return {"datasetGroupArn": arn}
+        self.groups[arn]["domain"] = domain
+        return {"datasetGroupArn": arn, "domain": domain}
 
     def op_DescribeDatasetGroup(self, body, region):
         group = self.groups.get(body.get("datasetGroupArn") or "")
@@ -157,7 +178,7 @@ class Personalize:
 
     def op_ListDatasetGroups(self, body, region):
         groups = sorted(self.groups.values(), key=lambda g: g["creationDateTime"], reverse=True)
-        page, token = _page(groups, body)
+        page, token = _page(groups, body, "ListDatasetGroups")
         out = {"datasetGroups": [dict(g) for g in page]}
         if token:
             out["nextToken"] = token
@@ -226,7 +247,7 @@ class Personalize:
     def op_ListDataDeletionJobs(self, body, region):
         dsg = body.get("datasetGroupArn")
         jobs = [j for j in reversed(list(self.jobs.values())) if dsg is None or j["datasetGroupArn"] == dsg]
-        page, token = _page(jobs, body)
+        page, token = _page(jobs, body, "ListDataDeletionJobs")
         summary_keys = ("dataDeletionJobArn", "datasetGroupArn", "jobName", "status", "creationDateTime",
                         "lastUpdatedDateTime", "failureReason")
         out = {"dataDeletionJobs": [{k: j[k] for k in summary_keys if k in j} for j in page]}
@@ -295,17 +316,20 @@ def _check_tags(tags):
             raise ServiceError("InvalidInputException", "Each tag needs tagKey and tagValue.")
 
 
-def _page(items: list, body: dict) -> tuple[list, str | None]:
+def _page(items: list, body: dict, operation: str) -> tuple[list, str | None]:
     size = body.get("maxResults")
-    size = 100 if size is None else int(size)
-    if not 1 <= size <= 100:
-        raise ServiceError("InvalidInputException", "maxResults must be between 1 and 100")
+    if size is None:
+        size = 100
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 100:
+        raise invalid(operation, "maxResults must be an integer between 1 and 100")
     start = 0
     if body.get("nextToken"):
         try:
             start = int(base64.b64decode(body["nextToken"]).decode())
         except Exception:  # noqa: BLE001 - any unreadable token
-            raise ServiceError("InvalidNextTokenException", "Invalid next token.") from None
+            start = -1
+        if start < 0:
+            raise ServiceError("InvalidNextTokenException", "Invalid next token.")
     page = items[start:start + size]
     token = base64.b64encode(str(start + size).encode()).decode() if start + size < len(items) else None
     return page, token

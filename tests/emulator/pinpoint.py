@@ -1,7 +1,7 @@
 """Amazon Pinpoint applications and endpoints (restJson1, SigV4 service `mobiletargeting`).
 
     POST   /v1/apps                                  CreateApp          201 ApplicationResponse
-    GET    /v1/apps                                  GetApps            200 ApplicationsResponse
+    GET    /v1/apps[?page-size=&token=]              GetApps            200 ApplicationsResponse
     GET    /v1/apps/{app}                            GetApp             200 ApplicationResponse
     DELETE /v1/apps/{app}                            DeleteApp          200 ApplicationResponse
     PUT    /v1/apps/{app}/endpoints/{endpoint-id}    UpdateEndpoint     202 MessageBody
@@ -13,22 +13,31 @@
 Path segments arrive percent-encoded and are decoded exactly once. An unknown application, or a
 user without endpoints, answers 404 NotFoundException. A user has at most 15 endpoints. An
 optional token bucket per operation answers 429 TooManyRequestsException past a set rate, and
-every call can be given added latency.
+every call can be given added latency. GetApps pages by `page-size` (all applications when it is
+absent) and answers a NextToken while more remain. CreateApp and UpdateEndpoint refuse a missing
+body, or one that does not fit the service model's CreateApplicationRequest / EndpointRequest
+shape, with 400 BadRequestException: the modelled error for a bad request (what AWS answers to
+such a body is not documented; no SDK sends one). wire.py checks every exchange against the model.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
 import uuid
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from .faults import Faults, ServiceError
+from .wire import ServiceModel
 
 LOG = logging.getLogger("emulator.pinpoint")
 
 ACCOUNT = "123456789012"
+# The operations served here (route() names no others): what the wire checks are run for.
+OPERATIONS = ("CreateApp", "GetApps", "GetApp", "DeleteApp", "UpdateEndpoint", "GetEndpoint", "DeleteEndpoint",
+              "GetUserEndpoints", "DeleteUserEndpoints")
 MAX_ENDPOINTS_PER_USER = 15
 ENDPOINT_FIELDS = ("Address", "Attributes", "ChannelType", "Demographic", "EffectiveDate", "EndpointStatus",
                    "Location", "Metrics", "OptOut", "RequestId", "User")
@@ -127,7 +136,8 @@ class Pinpoint:
 
     # --- the wire API ----------------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, body: dict | None, region: str) -> tuple[int, dict]:
+    def handle(self, method: str, raw_path: str, body: dict | None, region: str,
+               query: str = "") -> tuple[int, dict]:
         op, app_id, sub = route(method, raw_path)
         attrs = {"applicationId": app_id} if app_id else {}
         if self.latency:
@@ -144,8 +154,13 @@ class Pinpoint:
                 rule = self.faults.take("pinpoint", op, attrs) if self.faults.rules else None
             if rule is not None:
                 rule.fire()
+            if body is None and op in ("CreateApp", "UpdateEndpoint"):  # their payload is required
+                raise ServiceError("BadRequestException", "The request body is required", 400)
             with self.lock:
-                status, out = getattr(self, "op_" + op)(app_id, sub, body if body is not None else {}, region)
+                if op == "GetApps":
+                    status, out = self.op_GetApps(parse_qs(query, keep_blank_values=True))
+                else:
+                    status, out = getattr(self, "op_" + op)(app_id, sub, body if body is not None else {}, region)
             self.faults.log("pinpoint", op, status, attrs)
             return status, out
         except ServiceError as e:
@@ -173,13 +188,34 @@ class Pinpoint:
             state["users"].setdefault(new_user, {})[eid] = None
 
     def op_CreateApp(self, _app, _sub, body, region):
+        _fits(body, "CreateApplicationRequest")
         name = body.get("Name")
         if not isinstance(name, str) or not name:
             raise ServiceError("BadRequestException", "Name is required", 400)
         return 201, self.create_app(name, body.get("tags"), region)
 
-    def op_GetApps(self, _app, _sub, _body, _region):
-        return 200, {"Item": [dict(s["app"]) for s in self.apps.values()]}
+    def op_GetApps(self, query: dict[str, list[str]]):
+        apps = [dict(s["app"]) for s in self.apps.values()]
+        size = len(apps) or 1
+        if "page-size" in query:
+            try:
+                size = int(query["page-size"][-1])
+            except ValueError:
+                size = 0
+            if size < 1:
+                raise ServiceError("BadRequestException", "page-size must be a positive integer", 400)
+        start = 0
+        if "token" in query:
+            try:
+                start = int(base64.urlsafe_b64decode(query["token"][-1]).decode())
+            except Exception:  # noqa: BLE001 - any unreadable token
+                start = -1
+            if not 0 <= start <= len(apps):
+                raise ServiceError("BadRequestException", "Invalid token", 400)
+        out: dict = {"Item": apps[start:start + size]}
+        if start + size < len(apps):
+            out["NextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return 200, out
 
     def op_GetApp(self, app_id, _sub, _body, _region):
         return 200, dict(self._app(app_id)["app"])
@@ -191,8 +227,7 @@ class Pinpoint:
 
     def op_UpdateEndpoint(self, app_id, eid, body, _region):
         state = self._app(app_id)
-        if not isinstance(body, dict):
-            raise ServiceError("BadRequestException", "The request body must be an EndpointRequest", 400)
+        _fits(body, "EndpointRequest")
         old = state["endpoints"].get(eid)
         ep = dict(old) if old else _endpoint(app_id, eid, {})
         for k in ENDPOINT_FIELDS:
@@ -248,6 +283,14 @@ class Pinpoint:
 
     def op_Unsupported(self, _app, _sub, _body, _region):
         raise ServiceError("MethodNotAllowedException", "This operation is not emulated", 405)
+
+
+def _fits(body, shape: str):
+    """BadRequestException unless the body fits the model's `shape` (the problem, never a value)."""
+    problems: list[str] = []
+    ServiceModel.load("pinpoint").shapes.check(shape)(body, "", problems)
+    if problems:
+        raise ServiceError("BadRequestException", f"Invalid request body: {problems[0]}", 400)
 
 
 def _segment(raw: str) -> str:

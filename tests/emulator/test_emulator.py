@@ -406,7 +406,7 @@ def test_call_faults_with_times_and_match_and_the_call_log(emu):
     emu.ctl("POST", "faults", {"rules": [
         {"service": "personalize", "operation": "CreateDataDeletionJob", "error": "LimitExceededException",
          "times": 2, "match": {"datasetGroupArn": dsg}},
-        {"service": "personalize", "operation": "DescribeDataDeletionJob", "error": "ResourceInUseException",
+        {"service": "personalize", "operation": "DescribeDataDeletionJob", "error": "ResourceNotFoundException",
          "times": 1},
     ]})
     create_job(p, "unaffected", other, "s3://erasure-input/x.csv")
@@ -414,7 +414,7 @@ def test_call_faults_with_times_and_match_and_the_call_log(emu):
         with pytest.raises(p.exceptions.LimitExceededException):
             create_job(p, "retried", dsg, "s3://erasure-input/x.csv")
     arn = create_job(p, "retried", dsg, "s3://erasure-input/x.csv")
-    with pytest.raises(p.exceptions.ResourceInUseException):
+    with pytest.raises(p.exceptions.ResourceNotFoundException):
         p.describe_data_deletion_job(dataDeletionJobArn=arn)
     p.describe_data_deletion_job(dataDeletionJobArn=arn)
     assert emu.ctl("GET", "faults")["rules"][0]["times"] == 0
@@ -431,7 +431,7 @@ def test_call_faults_with_times_and_match_and_the_call_log(emu):
 def test_injected_server_errors_use_their_http_status(emu):
     p = emu.client("personalize", config=NO_RETRY)
     emu.ctl("POST", "faults", {"rules": [
-        {"service": "personalize", "operation": "ListDataDeletionJobs", "error": "InternalServerError", "times": 1},
+        {"service": "personalize", "operation": "ListDataDeletionJobs", "error": "InternalFailure", "times": 1},
         {"service": "personalize", "operation": "ListDataDeletionJobs", "error": "ThrottlingException", "times": 1},
     ]})
     with pytest.raises(p.exceptions.ClientError) as e:
