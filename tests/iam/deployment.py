@@ -1,0 +1,290 @@
+"""The emulation's deployment as template.yaml deploys it on AWS, and the evaluation of the calls
+its principals made (tests/emulator/principals.py) against the transformed template's policies.
+
+The one mapping table between the emulation and the template is here: emulation function names
+and role ARNs (tests/harness.py) <-> logical IDs; the function environment -> the template's
+parameter values. Everything else is read from the transformed template, so new statements,
+roles, permissions and resources are evaluated without a change here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tests import harness
+from tests.cfn import transform
+from tests.iam.policy import Decision, Grant, Principal, Statement, decide
+from tests.iam.template import ResolvedTemplate
+
+STACK = "erasure"
+ACCOUNT = harness.ACCOUNT
+REGION = harness.REGION
+
+# Emulation function name (tests/harness.py FUNCTIONS) -> the template's function.
+FUNCTIONS = {
+    "start-erasure": "StartErasureFunction",
+    "prepare-request": "PrepareRequestFunction",
+    "create-deletion-job": "CreateDeletionJobFunction",
+    "check-deletion-job": "CheckDeletionJobFunction",
+    "erase-pinpoint-endpoints": "ErasePinpointEndpointsFunction",
+    "finalize-erasure": "FinalizeErasureFunction",
+}
+# Emulation role ARN -> the template's role (the functions' roles follow from their Role property).
+ROLES = {
+    harness.PERSONALIZE_ROLE_ARN: "PersonalizeDeletionRole",
+    f"arn:aws:iam::{ACCOUNT}:role/erasure-state-machine": "ErasureStateMachineRole",
+}
+# Emulation state machine name -> the template's state machine.
+STATE_MACHINES = {harness.STATE_MACHINE: "ErasureStateMachine"}
+# The functions' environment -> the template's parameters that feed a policy.
+ENV_PARAMETERS = {
+    "DATASET_GROUP_ARNS": "DatasetGroupArns",
+    "PINPOINT_APPLICATION_IDS": "PinpointApplicationIds",
+    "USER_HASH_KEY_PARAMETER": "UserHashKeyParameterName",
+    "REQUEST_PREFIX": "RequestPrefix",
+    "RECEIPT_LOCK_MODE": "ReceiptLockMode",
+    "RECEIPT_LOCK_DAYS": "ReceiptLockDays",
+    "METRICS_NAMESPACE": "MetricsNamespace",
+}
+
+
+def parameters_for(env: dict[str, str]) -> dict[str, str]:
+    """The template parameter values of a deployment whose functions ran with `env`."""
+    params = {"RequestBucketName": harness.BUCKET}
+    for var, name in ENV_PARAMETERS.items():
+        if env.get(var):
+            params[name] = env[var]
+    return params
+
+
+@lru_cache(maxsize=16)
+def _transformed(key: tuple) -> dict:
+    return transform.translate(dict(key))
+
+
+def resolved(params: dict[str, str]) -> ResolvedTemplate:
+    """The transformed template resolved with these parameter values (transform cached)."""
+    source = transform.load_source()
+    values = transform.parameter_values(source, params)
+    return ResolvedTemplate(_transformed(tuple(sorted(values.items()))), values, STACK, ACCOUNT, REGION)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One authorisation a call needed, in the template's names."""
+
+    principal: str        # the role's logical ID, or the service principal
+    action: str
+    resource: str
+    context: tuple        # sorted (key, value) pairs; list values as tuples
+    operation: str        # the API operation (for the report)
+
+    def context_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.context}
+
+
+@dataclass
+class Verdict:
+    check: Check
+    decision: Decision
+
+
+@dataclass
+class Evaluation:
+    """Every recorded call of one deployment, judged."""
+
+    template: ResolvedTemplate
+    verdicts: list[Verdict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # calls that could not be judged (unattributed...)
+    principals: dict = field(default_factory=dict)      # Check -> Principal
+
+    @property
+    def refused(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.decision.allowed]
+
+
+class Deployment:
+    """One set of parameter values: principals, policies and the emulation -> template names."""
+
+    def __init__(self, params: dict[str, str]):
+        self.template = resolved(params)
+        t = self.template
+        self.identity: dict[str, list[Statement]] = t.roles()
+        self.resource_policies = t.resource_policies()
+        self.function_roles = {fn: _role_of(t, logical) for fn, logical in FUNCTIONS.items()}
+        self.role_arns = {t.arn(logical): logical for logical in self.identity}
+        self.rewrites = self._rewrites()
+
+    def _rewrites(self) -> list[tuple[re.Pattern, str]]:
+        t = self.template
+        out = []
+        for emu, logical in FUNCTIONS.items():
+            name = t.name(logical)
+            out.append((re.compile(rf"(:function:){re.escape(emu)}(?=$|:)"), rf"\g<1>{name}"))
+            out.append((re.compile(rf"(log-group:/aws/lambda/){re.escape(emu)}(?=$|:)"), rf"\g<1>{name}"))
+        for emu, logical in STATE_MACHINES.items():
+            name = t.name(logical)
+            for kind in ("stateMachine", "execution", "mapRun"):
+                out.append((re.compile(rf"(:{kind}:){re.escape(emu)}(?=$|[:/])"), rf"\g<1>{name}"))
+        for emu, logical in ROLES.items():
+            out.append((re.compile(rf"^{re.escape(emu)}$"), t.arn(logical)))
+        return out
+
+    def rename(self, value):
+        if isinstance(value, list):
+            return [self.rename(v) for v in value]
+        if not isinstance(value, str):
+            return value
+        if value.startswith("emulation-rule/"):
+            return self._rule_arn(value)
+        for pattern, repl in self.rewrites:
+            value = pattern.sub(repl, value)
+        return value
+
+    def _rule_arn(self, source: str) -> str:
+        """The template's EventBridge rule for an emulation rule: the one named so, else the one
+        rule whose targets include the function."""
+        _, name, target = source.split("/", 2)
+        t = self.template
+        fn_arn = t.arn(FUNCTIONS[target]) if target in FUNCTIONS else None
+        candidates = []
+        for logical, res in t.resources.items():
+            if res["Type"] != "AWS::Events::Rule":
+                continue
+            if name in (logical, t.name(logical)):
+                return t.arn(logical)
+            targets = t.value((res.get("Properties") or {}).get("Targets") or [], logical)
+            if any(x.get("Arn") == fn_arn for x in targets):
+                candidates.append(logical)
+        return t.arn(candidates[0]) if len(candidates) == 1 else source
+
+    def principal(self, recorded: dict) -> tuple[str | None, Principal | None, str | None]:
+        """(role logical ID or service name, Principal, problem) of a recorded principal."""
+        kind = recorded.get("type")
+        if kind == "function":
+            role = self.function_roles.get(recorded.get("name"))
+            if role is None:
+                return None, None, f"a call by function {recorded.get('name')!r}, which has no access key of its own " \
+                                   f"(Cargo.toml [workspace.metadata.lambda.bin.*]) or no template function"
+            return role, Principal(ACCOUNT, arn=self.template.arn(role)), None
+        if kind == "role":
+            arn = self.rename(recorded.get("arn") or "")
+            role = self.role_arns.get(arn)
+            if role is None:
+                return None, None, f"a call by role {recorded.get('arn')!r}, which is no role of the template"
+            return role, Principal(ACCOUNT, arn=arn), None
+        if kind == "service":
+            return recorded["name"], Principal(ACCOUNT, service=recorded["name"]), None
+        return None, None, f"a call signed with key {recorded.get('key')!r}: no principal of the application"
+
+    def context(self, principal: Principal, recorded: dict) -> dict:
+        """The request context: the recorded keys (in the template's names) and the global keys
+        AWS adds for the principal ("AWS global condition context keys",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+        aws:SecureTransport is "true": the SDKs and AWS services call AWS over TLS (the
+        emulation's plain HTTP on 127.0.0.1 says nothing about AWS)."""
+        ctx = {"aws:SecureTransport": "true", "aws:PrincipalAccount": ACCOUNT,
+               "aws:RequestedRegion": REGION}
+        if principal.service:
+            ctx.update({"aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": principal.service})
+        else:
+            ctx.update({"aws:PrincipalArn": principal.arn, "aws:PrincipalIsAWSService": "false",
+                        "aws:PrincipalType": "AssumedRole"})
+        ctx.update({k: self.rename(v) for k, v in recorded.items()})
+        return ctx
+
+    def resource_policy_for(self, resource: str) -> list[Statement] | None:
+        from tests.iam.policy import wildcard_match
+
+        found = [st for pattern, sts in self.resource_policies if wildcard_match(pattern, resource) for st in sts]
+        # A statement attached to both bucket ARNs appears once.
+        unique = list({(s.policy, s.index): s for s in found}.values())
+        return unique or None
+
+    def checks(self, calls: list[dict]) -> tuple[list[tuple[Check, Principal]], list[str]]:
+        """Every recorded call's checks in the template's names (deduplicated), and the calls
+        that could not be attributed."""
+        seen: dict[Check, Principal] = {}
+        problems = []
+        for call in calls:
+            who, principal, problem = self.principal(call["principal"])
+            if problem:
+                problems.append(f"{call['service']} {call['operation']}: {problem}")
+                continue
+            for c in call["checks"]:
+                ctx = self.context(principal, c.get("context") or {})
+                check = Check(who, c["action"], self.rename(c["resource"]),
+                              tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in ctx.items())),
+                              call["operation"])
+                seen.setdefault(check, principal)
+        return list(seen.items()), problems
+
+    def judge(self, check: Check, principal: Principal, removed: frozenset[Grant] = frozenset()) -> Decision:
+        identity = self.identity.get(check.principal, []) if principal.arn else []
+        kms = check.action.lower().startswith("kms:")
+        return decide(check.action, check.resource, check.context_dict(), principal, identity,
+                      self.resource_policy_for(check.resource), kms_key=kms, removed=removed)
+
+    def evaluate(self, calls: list[dict]) -> Evaluation:
+        ev = Evaluation(self.template)
+        checks, ev.problems = self.checks(calls)
+        for check, principal in checks:
+            ev.verdicts.append(Verdict(check, self.judge(check, principal)))
+        ev.principals = dict(checks)
+        return ev
+
+    def grants(self) -> list[Grant]:
+        """Every action of every Allow statement the application's principals can use."""
+        out = []
+        for sts in list(self.identity.values()) + [sts for _, sts in self.resource_policies]:
+            for st in sts:
+                if st.effect != "Allow":
+                    continue
+                for a in st.actions or ("NotAction",):
+                    g = Grant(st, a)
+                    if g not in out:
+                        out.append(g)
+        return out
+
+
+def _role_of(t: ResolvedTemplate, function_logical: str) -> str:
+    role = (t.resource(function_logical).get("Properties") or {}).get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        att = role["Fn::GetAtt"]
+        return att[0] if isinstance(att, list) else att.split(".", 1)[0]
+    raise KeyError(f"{function_logical}: Role is not a Fn::GetAtt of a role in the template")
+
+
+@dataclass
+class GrantUse:
+    grant: Grant
+    covered: list[Check]
+    refused_without: list[Check]
+
+
+def grant_usage(dep: Deployment, ev: Evaluation) -> list[GrantUse]:
+    """For every grant: the allowed checks it covers, and those refused once it is removed."""
+    covered: dict[Grant, list[Check]] = defaultdict(list)
+    for v in ev.verdicts:
+        if not v.decision.allowed:
+            continue
+        for st in v.decision.allowed_by:
+            for g in _grants_of(st, v.check.action):
+                covered[g].append(v.check)
+    out = []
+    for g in dep.grants():
+        checks = covered.get(g, [])
+        refused = [c for c in checks if not dep.judge(c, ev.principals[c], frozenset([g])).allowed]
+        out.append(GrantUse(g, checks, refused))
+    return out
+
+
+def _grants_of(st: Statement, action: str) -> list[Grant]:
+    from tests.iam.policy import wildcard_match
+
+    if st.actions:
+        return [Grant(st, a) for a in st.actions if wildcard_match(a, action, ignore_case=True)]
+    return [Grant(st, "NotAction")]

@@ -1,0 +1,348 @@
+"""Known answers of the IAM evaluator, the template resolver and the emulation's call mapping.
+
+Each case is one the IAM User Guide, the Service Authorization Reference or the S3 API reference
+answers (cited in tests/iam/policy.py, tests/emulator/principals.py); the end-to-end check
+(tests/e2e/test_iam_calls.py) trusts these.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.emulator import principals
+from tests.iam import sar
+from tests.iam.deployment import Deployment
+from tests.iam.policy import Grant, Principal, Unsupported, condition_holds, decide, statements
+from tests.iam.template import ResolvedTemplate
+
+ACCOUNT = "123456789012"
+ROLE = Principal(ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/prepare")
+OUTSIDER = Principal(ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/someone-else")
+S3_SERVICE = Principal(ACCOUNT, service="s3.amazonaws.com")
+BUCKET = "arn:aws:s3:::bucket"
+
+
+def identity(*stmts) -> list:
+    return statements("identity", {"Statement": list(stmts)})
+
+
+def resource(*stmts) -> list:
+    return statements("resource", {"Statement": list(stmts)}, resource_policy=True)
+
+
+READ_ANYTHING = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+ONLY_PREPARE_READS_REQUESTS = {
+    "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+    "Resource": f"{BUCKET}/requests/*",
+    "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [ROLE.arn]}, "Bool": {"aws:PrincipalIsAWSService": "false"}},
+}
+
+
+def ctx_of(p: Principal, **extra) -> dict:
+    base = {"aws:PrincipalIsAWSService": "true" if p.service else "false"}
+    if p.arn:
+        base["aws:PrincipalArn"] = p.arn
+    return {**base, **extra}
+
+
+def test_an_explicit_deny_beats_an_allow():
+    allow = identity(READ_ANYTHING)
+    deny = resource({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"})
+    d = decide("s3:GetObject", f"{BUCKET}/k", ctx_of(ROLE), ROLE, allow, deny)
+    assert not d.allowed and d.reason == "explicit deny"
+    assert decide("s3:GetObject", f"{BUCKET}/k", ctx_of(ROLE), ROLE, allow, None).allowed
+
+
+def test_the_bucket_policy_refuses_an_outsiders_read_of_a_request_and_lets_the_prepare_role_read_it():
+    bucket_policy = resource(ONLY_PREPARE_READS_REQUESTS)
+    key = f"{BUCKET}/requests/a.csv"
+    outsider = decide("s3:GetObject", key, ctx_of(OUTSIDER), OUTSIDER, identity(READ_ANYTHING), bucket_policy)
+    assert not outsider.allowed and outsider.reason == "explicit deny"
+    mine = decide("s3:GetObject", key, ctx_of(ROLE), ROLE, identity(READ_ANYTHING), bucket_policy)
+    assert mine.allowed
+    # An AWS service principal is not denied by it (aws:PrincipalIsAWSService is "true"), but it
+    # is not allowed either without a statement naming it.
+    svc = decide("s3:GetObject", key, ctx_of(S3_SERVICE), S3_SERVICE, [], bucket_policy)
+    assert not svc.allowed and svc.reason != "explicit deny"
+    # Other keys are not covered by the deny.
+    assert decide("s3:GetObject", f"{BUCKET}/receipts/r.json", ctx_of(OUTSIDER), OUTSIDER,
+                  identity(READ_ANYTHING), bucket_policy).allowed
+
+
+def test_the_template_bucket_policy_keeps_request_files_to_the_prepare_role():
+    dep = Deployment({"RequestBucketName": "erasure-requests"})
+    key = "arn:aws:s3:::erasure-requests/requests/a.csv"
+    prepare = Principal(ACCOUNT, arn=dep.template.arn("PrepareRequestFunctionRole"))
+    finalize = Principal(ACCOUNT, arn=dep.template.arn("FinalizeErasureFunctionRole"))
+    policy = dep.resource_policy_for(key)
+    assert decide("s3:GetObject", key, ctx_of(prepare), prepare, dep.identity["PrepareRequestFunctionRole"],
+                  policy).allowed
+    # Even a role whose own policy allowed every S3 action could not read it.
+    refused = decide("s3:GetObject", key, ctx_of(finalize), finalize, identity(READ_ANYTHING), policy)
+    assert not refused.allowed and refused.reason == "explicit deny"
+
+
+def test_string_like_on_s3_prefix_allows_listing_below_the_prefix_only():
+    policy = identity({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET,
+                       "Condition": {"StringLike": {"s3:prefix": ["work/*", "receipts/*"]}}})
+    assert decide("s3:ListBucket", BUCKET, {"s3:prefix": "work/abc/x"}, ROLE, policy, None).allowed
+    assert decide("s3:ListBucket", BUCKET, {"s3:prefix": "receipts/r"}, ROLE, policy, None).allowed
+    assert not decide("s3:ListBucket", BUCKET, {"s3:prefix": "requests/a"}, ROLE, policy, None).allowed
+    assert not decide("s3:ListBucket", BUCKET, {}, ROLE, policy, None).allowed  # no prefix: key missing
+
+
+def test_pass_role_only_to_the_service_named_in_iam_passed_to_service():
+    policy = identity({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/p",
+                       "Condition": {"StringEquals": {"iam:PassedToService": "personalize.amazonaws.com"}}})
+    role = "arn:aws:iam::123456789012:role/p"
+    assert decide("iam:PassRole", role, {"iam:PassedToService": "personalize.amazonaws.com"}, ROLE, policy,
+                  None).allowed
+    assert not decide("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}, ROLE, policy,
+                      None).allowed
+    assert not decide("iam:PassRole", "arn:aws:iam::123456789012:role/other",
+                      {"iam:PassedToService": "personalize.amazonaws.com"}, ROLE, policy, None).allowed
+
+
+@pytest.mark.parametrize("condition,context,holds", [
+    ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, {}, False),          # missing key: false
+    ({"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, {}, True),        # negated, missing: true
+    ({"ArnNotEquals": {"aws:PrincipalArn": ROLE.arn}}, {}, True),
+    ({"StringEqualsIfExists": {"s3:prefix": "work/"}}, {}, True),           # IfExists, missing: true
+    ({"StringEqualsIfExists": {"s3:prefix": "work/"}}, {"s3:prefix": "x"}, False),
+    ({"Null": {"s3:versionid": "true"}}, {}, True),
+    ({"Null": {"s3:versionid": "true"}}, {"s3:versionid": "v"}, False),
+    ({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": "true"}, False),
+    ({"Bool": {"aws:SecureTransport": False}}, {"aws:SecureTransport": "false"}, True),
+    ({"StringEquals": {"AWS:SourceAccount": ACCOUNT}}, {"aws:sourceaccount": ACCOUNT}, True),  # key case
+    ({"ArnLike": {"aws:SourceArn": "arn:aws:personalize:us-east-1:123456789012:*"}},
+     {"aws:SourceArn": "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/j"}, True),
+    ({"ArnLike": {"aws:SourceArn": "arn:aws:personalize:*:123456789012:*"}},
+     {"aws:SourceArn": "arn:aws:personalize:us-east-1:999999999999:data-deletion-job/j"}, False),
+    ({"ForAnyValue:StringLike": {"aws:TagKeys": ["a*"]}}, {"aws:TagKeys": ["x", "ab"]}, True),
+    ({"ForAllValues:StringLike": {"aws:TagKeys": ["a*"]}}, {"aws:TagKeys": ["x", "ab"]}, False),
+    ({"ForAllValues:StringLike": {"aws:TagKeys": ["a*"]}}, {}, True),
+    # Two keys in one operator, two operators: all must hold.
+    ({"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT}},
+     {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}, False),
+])
+def test_condition_operators_and_missing_keys(condition, context, holds):
+    [st] = identity({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition})
+    assert condition_holds(st.condition, context) is holds
+
+
+def test_wildcards_in_actions_and_resources_and_not_action():
+    policy = identity({"Effect": "Allow", "Action": "S3:Get*", "Resource": f"{BUCKET}/work/*/pinpoint/shard-?????"},
+                      {"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"})
+    assert decide("s3:GetObject", f"{BUCKET}/work/1/pinpoint/shard-00001", {}, ROLE, policy, None).allowed
+    assert not decide("s3:GetObject", f"{BUCKET}/work/1/pinpoint/shard-0001", {}, ROLE, policy, None).allowed
+    assert not decide("s3:PutObject", f"{BUCKET}/work/1/pinpoint/shard-00001", {}, ROLE, policy, None).allowed
+    assert decide("sns:Publish", "arn:aws:sns:us-east-1:123456789012:t", {}, ROLE, policy, None).allowed
+
+
+def test_a_removed_grant_no_longer_allows_what_it_covered():
+    policy = identity({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"{BUCKET}/*"})
+    get = Grant(policy[0], "s3:GetObject")
+    assert not decide("s3:GetObject", f"{BUCKET}/k", {}, ROLE, policy, None, removed=frozenset([get])).allowed
+    assert decide("s3:PutObject", f"{BUCKET}/k", {}, ROLE, policy, None, removed=frozenset([get])).allowed
+
+
+def test_a_kms_key_policy_must_allow_the_principal_or_delegate_to_iam():
+    key = "arn:aws:kms:us-east-1:123456789012:key/k"
+    allow = identity({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key})
+    delegating = resource({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                           "Action": "kms:*", "Resource": key})
+    only_events = resource({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "kms:Decrypt", "Resource": key})
+    assert decide("kms:Decrypt", key, {}, ROLE, allow, delegating, kms_key=True).allowed
+    assert not decide("kms:Decrypt", key, {}, ROLE, [], delegating, kms_key=True).allowed
+    assert not decide("kms:Decrypt", key, {}, ROLE, allow, only_events, kms_key=True).allowed
+
+
+def test_a_service_principal_needs_the_resource_policy_and_its_conditions():
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:start"
+    permission = resource({"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                           "Action": "lambda:InvokeFunction", "Resource": fn,
+                           "Condition": {"StringEquals": {"AWS:SourceAccount": ACCOUNT}}})
+    assert decide("lambda:InvokeFunction", fn, {"aws:SourceAccount": ACCOUNT}, S3_SERVICE, [], permission).allowed
+    assert not decide("lambda:InvokeFunction", fn, {"aws:SourceAccount": "999999999999"}, S3_SERVICE, [],
+                      permission).allowed
+    events = Principal(ACCOUNT, service="events.amazonaws.com")
+    assert not decide("lambda:InvokeFunction", fn, {"aws:SourceAccount": ACCOUNT}, events, [], permission).allowed
+
+
+def test_constructs_it_does_not_implement_are_refused_not_misjudged():
+    with pytest.raises(Unsupported):
+        identity({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"DateLessThan": {"aws:x": "1"}}})
+    with pytest.raises(Unsupported):
+        identity({"Effect": "Allow", "Action": "*", "Resource": [["nested"]]})
+    with pytest.raises(Unsupported):
+        resource({"Effect": "Allow", "NotPrincipal": {"AWS": "x"}, "Action": "*", "Resource": "*"})
+
+
+# --- the template resolver -----------------------------------------------------------------------
+
+def resolve(resources: dict, parameters: dict, params_spec: dict, conditions: dict | None = None) -> ResolvedTemplate:
+    template = {"Parameters": params_spec, "Resources": resources, "Conditions": conditions or {}}
+    return ResolvedTemplate(template, parameters, "stack", ACCOUNT, "us-east-1")
+
+
+def test_intrinsic_functions_resolve_as_cloudformation_does():
+    t = resolve({"Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+                 "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "Name"}}}},
+                {"Name": "b", "Ids": "x,y", "Mode": "NONE"},
+                {"Name": {"Type": "String"}, "Ids": {"Type": "String"}, "Mode": {"Type": "String"}},
+                {"Locked": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Mode"}, "NONE"]}]}})
+    assert t.value({"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/${!Literal}"}) == "arn:aws:s3:::b/${Literal}"
+    assert t.value({"Fn::Sub": ["${A}-${Role.Arn}", {"A": {"Ref": "Name"}}]}) == \
+        "b-arn:aws:iam::123456789012:role/stack-Role"
+    assert t.value({"Fn::Split": [",", {"Ref": "Ids"}]}) == ["x", "y"]
+    assert t.value({"Fn::Select": [1, {"Fn::Split": [",", {"Ref": "Ids"}]}]}) == "y"
+    assert t.value({"Fn::Join": ["/", ["a", {"Ref": "Name"}]]}) == "a/b"
+    assert t.value(["a", {"Fn::If": ["Locked", "b", {"Ref": "AWS::NoValue"}]}]) == ["a"]
+    assert t.value({"Fn::GetAtt": ["Bucket", "Arn"]}) == "arn:aws:s3:::b"
+    assert t.errors == []
+
+
+def test_what_cloudformation_refuses_is_reported():
+    t = resolve({}, {"Ids": "x,y"}, {"Ids": {"Type": "CommaDelimitedList"}})
+    t.value({"Fn::Sub": "${Ids},"}, "A")
+    t.value({"Fn::Split": [",", {"Ref": "Ids"}]}, "B")
+    t.value({"Fn::Select": [5, {"Ref": "Ids"}]}, "C")
+    t.value({"Fn::Join": [{"Ref": "AWS::Region"}, ["a"]]}, "D")
+    t.policy_statements("E", {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                              "Resource": ["arn:aws:s3:::b/*", {"Ref": "Ids"}]}]})
+    assert [e.split(":", 1)[0] for e in t.errors] == ["A", "B", "C", "D", "E#0"]
+
+
+def test_the_transformed_template_resolves_as_cloudformation_would():
+    """With two dataset groups, two applications and receipt locks on: no construct CloudFormation
+    or IAM would refuse, and every action a statement names exists in the SAR."""
+    dep = Deployment({
+        "DatasetGroupArns": "arn:aws:personalize:us-east-1:123456789012:dataset-group/a,"
+                            "arn:aws:personalize:us-east-1:123456789012:dataset-group/b",
+        "PinpointApplicationIds": "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210",
+        "ReceiptLockMode": "GOVERNANCE",
+    })
+    assert dep.template.errors == []
+    missing = set()
+    for sts in list(dep.identity.values()) + [s for _, s in dep.resource_policies]:
+        for st in sts:
+            for action in st.actions:
+                if "*" not in action and "?" not in action:
+                    problem = sar.problem(action, "*")
+                    if problem and "no action" in problem:
+                        missing.add(f"{st.label}: {problem}")
+    assert not missing, sorted(missing)
+
+
+# --- the emulation's call mapping ----------------------------------------------------------------
+
+def environ(method: str, path: str, query: str = "", body: bytes = b"", service: str = "s3",
+            headers: dict | None = None, target: str = "") -> dict:
+    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "RAW_URI": path + (f"?{query}" if query else ""),
+           "QUERY_STRING": query, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+           "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=emulation-function-x/20260101/us-east-1/{service}/"
+                                 "aws4_request, SignedHeaders=host, Signature=0"}
+    if target:
+        env["HTTP_X_AMZ_TARGET"] = target
+    for k, v in (headers or {}).items():
+        env["HTTP_" + k.upper().replace("-", "_")] = v
+    return env
+
+
+def actions(env: dict) -> list[tuple[str, str]]:
+    _, _, checks = principals.describe(env)
+    return [(c["action"], c["resource"]) for c in checks]
+
+
+OBJ = "arn:aws:s3:::b/work/1/x"
+
+
+@pytest.mark.parametrize("env,expected", [
+    (environ("GET", "/b/work/1/x"), [("s3:GetObject", OBJ)]),
+    (environ("GET", "/b/work/1/x", "versionId=v1"), [("s3:GetObjectVersion", OBJ)]),
+    (environ("HEAD", "/b/work/1/x"), [("s3:GetObject", OBJ)]),
+    (environ("PUT", "/b/work/1/x"), [("s3:PutObject", OBJ)]),
+    (environ("POST", "/b/work/1/x", "uploads="), [("s3:PutObject", OBJ)]),
+    (environ("PUT", "/b/work/1/x", "partNumber=1&uploadId=u"), [("s3:PutObject", OBJ)]),
+    (environ("POST", "/b/work/1/x", "uploadId=u"), [("s3:PutObject", OBJ)]),
+    (environ("DELETE", "/b/work/1/x", "uploadId=u"), [("s3:AbortMultipartUpload", OBJ)]),
+    (environ("DELETE", "/b/work/1/x"), [("s3:DeleteObject", OBJ)]),
+    (environ("DELETE", "/b/work/1/x", "versionId=v1"), [("s3:DeleteObjectVersion", OBJ)]),
+    (environ("GET", "/b", "versions=&prefix=work/1/"), [("s3:ListBucketVersions", "arn:aws:s3:::b")]),
+    (environ("GET", "/b", "list-type=2&prefix=work/"), [("s3:ListBucket", "arn:aws:s3:::b")]),
+    (environ("PUT", "/b/receipts/r.json", headers={"x-amz-object-lock-mode": "GOVERNANCE",
+                                                   "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}),
+     [("s3:PutObject", "arn:aws:s3:::b/receipts/r.json"), ("s3:PutObjectRetention", "arn:aws:s3:::b/receipts/r.json")]),
+    (environ("PUT", "/b/receipts/r.json", "retention=",
+             body=b"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate>"
+                  b"</Retention>"),
+     [("s3:PutObjectRetention", "arn:aws:s3:::b/receipts/r.json")]),
+    (environ("POST", "/b", "delete=", body=b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>'
+             b'work/1/a</Key></Object><Object><Key>work/1/b</Key><VersionId>v2</VersionId></Object></Delete>'),
+     [("s3:DeleteObject", "arn:aws:s3:::b/work/1/a"), ("s3:DeleteObjectVersion", "arn:aws:s3:::b/work/1/b")]),
+    (environ("DELETE", "/v1/apps/app1/users/someone%40example.com", service="mobiletargeting"),
+     [("mobiletargeting:DeleteUserEndpoints",
+       "arn:aws:mobiletargeting:us-east-1:123456789012:apps/app1/users/USER_PLACEHOLDER")]),
+    (environ("GET", "/v1/apps/app1", service="mobiletargeting"),
+     [("mobiletargeting:GetApp", "arn:aws:mobiletargeting:us-east-1:123456789012:apps/app1")]),
+    (environ("POST", "/", service="personalize", target="AmazonPersonalize.CreateDataDeletionJob",
+             body=b'{"jobName":"j","datasetGroupArn":"arn:aws:personalize:us-east-1:123456789012:dataset-group/g",'
+                  b'"roleArn":"arn:aws:iam::123456789012:role/p","tags":[{"tagKey":"a","tagValue":"b"}]}'),
+     [("personalize:CreateDataDeletionJob", "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/j"),
+      ("iam:PassRole", "arn:aws:iam::123456789012:role/p"), ("personalize:TagResource", "*")]),
+    (environ("POST", "/", service="states", target="AWSStepFunctions.StartExecution",
+             body=b'{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:s"}'),
+     [("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:s")]),
+    (environ("POST", "/2015-03-31/functions/prepare-request/invocations", service="lambda"),
+     [("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:prepare-request")]),
+])
+def test_each_operation_maps_to_the_actions_the_sar_names(env, expected):
+    got = actions(env)
+    assert got == expected
+    for action, resource_arn in got:
+        assert sar.problem(action, resource_arn) is None
+
+
+def test_a_not_found_read_needs_list_bucket_as_well():
+    _, _, checks = principals.describe(environ("GET", "/b/work/1/progress/shard-1.json"))
+    assert principals.s3_not_found("s3", "GetObject", checks, 200) == checks
+    [read, implied] = principals.s3_not_found("s3", "GetObject", checks, 404)
+    assert (implied["action"], implied["resource"], implied["context"]) == (
+        "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "work/1/progress/shard-1.json"})
+
+
+def test_an_unknown_operation_is_recorded_as_unmapped_so_the_check_refuses_it():
+    assert actions(environ("PUT", "/b/work/1/x", "acl=")) == [("unmapped", OBJ)]
+    assert actions(environ("POST", "/", service="sqs", target="AmazonSQS.SendMessage")) == [("unmapped", "*")]
+
+
+def test_the_session_check_fails_on_a_call_no_grant_allows():
+    """tests/conftest.py judges every session's calls: a call outside the grants fails it."""
+    from tests.conftest import iam_check
+
+    env = {"USER_HASH_KEY_PARAMETER": "/erasure/user-hash-key"}
+    allowed = {"principal": {"type": "function", "name": "check-deletion-job"}, "service": "personalize",
+               "operation": "DescribeDataDeletionJob", "status": 200,
+               "checks": [{"action": "personalize:DescribeDataDeletionJob",
+                           "resource": "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/j",
+                           "context": {}}]}
+    iam_check([(env, [allowed])])
+    outside = {**allowed, "checks": [{"action": "s3:GetObject", "resource": "arn:aws:s3:::erasure-requests/requests/a",
+                                      "context": {}}]}
+    with pytest.raises(AssertionError, match="s3:GetObject"):
+        iam_check([(env, [allowed, outside])])
+    unattributed = {**allowed, "principal": {"type": "unattributed", "key": "AKIAOTHER"}}
+    with pytest.raises(AssertionError, match="AKIAOTHER"):
+        iam_check([(env, [unattributed])])
+
+
+def test_who_signed_is_read_from_the_access_key():
+    r = principals.Recorder()
+    assert r.principal_of("test") is None
+    assert r.principal_of("emulation-function-prepare-request") == {"type": "function", "name": "prepare-request"}
+    key = r.key_for_role("arn:aws:iam::123456789012:role/sm")
+    assert r.principal_of(key) == {"type": "role", "arn": "arn:aws:iam::123456789012:role/sm"}
+    assert r.principal_of("AKIAOTHER")["type"] == "unattributed"
