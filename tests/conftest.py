@@ -2,16 +2,24 @@
 
 When the session ends, every log line the functions and the emulation wrote is searched for
 every user ID any test seeded (request files, endpoints, records), in the clear and
-URL-encoded: a single hit fails the run.
+URL-encoded: a single hit fails the run. So does any Personalize or Pinpoint exchange of the
+session that broke AWS's published API models (tests/emulator/wire.py), and any request the
+product (the Rust SDK) sent that the models reject, and any AWS call a function, the state
+machine or the Personalize role made that the transformed template's policies would refuse
+(tests/iam).
 """
 
+import json
+import os
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
 from tests.harness import ROOT, Stack, build_functions
 
-LOG_DIR = ROOT / ".emulation" / "logs"
+# EMULATION_LOG_DIR: another folder, so that two test sessions at once do not share (and clear) logs.
+LOG_DIR = Path(os.environ.get("EMULATION_LOG_DIR") or ROOT / ".emulation" / "logs")
 # IDs this short are also ordinary words and numbers in logs (e.g. "a", "42"); every test that
 # erases seeds longer ones too.
 MIN_CHECKED_LENGTH = 6
@@ -34,6 +42,18 @@ def leaks(seeded: set[str], log_dir=LOG_DIR) -> list[str]:
     return found
 
 
+def iam_check(batches):
+    """Every AWS call the session's workflows made, judged against the transformed template's
+    policies (tests/iam): a code path without its grant fails the run wherever it ran."""
+    if not batches:
+        return
+    from tests.iam.report import evaluate
+
+    findings = evaluate(batches)
+    problems = findings.refused + findings.unattributed + findings.sar_problems
+    assert not problems, "AWS would refuse calls the session made (tests/iam):\n" + "\n".join(problems[:40])
+
+
 @pytest.fixture(scope="session")
 def stack():
     build_functions()
@@ -44,8 +64,16 @@ def stack():
     s.start()
     try:
         yield s
+        wire = s.control("GET", "wire?scope=all")  # every exchange since the start: tests reset
+        s.keep_principal_calls()  # the last test's calls (earlier ones were kept at each reset)
     finally:
         s.stop()
     found = leaks(s.seeded)
     assert s.seeded, "no user IDs were seeded: the leak check would prove nothing"
     assert not found, "user IDs reached the logs:\n" + "\n".join(found[:20])
+    assert not wire["violation_count"], (f"{wire['violation_count']} exchanges broke AWS's API models:\n"
+                                    + "\n".join(map(json.dumps, wire["violations"][:20])))
+    iam_check(s.principal_batches)
+    product = [json.dumps(r) for r in wire["rejected"] if r["client"] == "aws-sdk-rust"]
+    assert not wire["rejected_by_client"].get("aws-sdk-rust"), (
+        "the Rust SDK (the product) sent requests AWS's API models reject:\n" + "\n".join(product[:20]))

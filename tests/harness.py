@@ -89,6 +89,9 @@ class AppConfig:
     shard_users: int = 50
     pinpoint_rate: float = 400.0
     max_part_bytes: int = 50_000_000
+    # Small enough that shards of 20 users stay 20 (preparation raises ShardUsers to
+    # MaxRequestUsers / 10,000 so that no request has more than 10,000 shards).
+    max_request_users: int = 200_000
     bad_row_policy: str = "reject-file"
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -111,6 +114,9 @@ class Stack:
         self._logs: list = []
         # Every user ID a test put anywhere (request files, endpoints, records): none may reach a log.
         self.seeded: set[str] = set()
+        # The calls the application's principals made (GET /_emulator/principal-calls), kept across
+        # resets with the function environment they ran under: tests/iam evaluates them all.
+        self.principal_batches: list[tuple[dict[str, str], list[dict]]] = []
 
     # --- processes -------------------------------------------------------------------------
 
@@ -141,7 +147,9 @@ class Stack:
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "test",
+            # Each function signs with its own key (Cargo.toml, [workspace.metadata.lambda.bin.*]);
+            # this one marks a function that has none, which the IAM check then refuses.
+            "AWS_ACCESS_KEY_ID": "emulation-function-unattributed",
             "AWS_SECRET_ACCESS_KEY": "test",
             "S3_FORCE_PATH_STYLE": "true",
             "RUST_LOG": "info",
@@ -158,6 +166,7 @@ class Stack:
             "PINPOINT_SHARD_CONCURRENCY": "4",
             "SHARD_USERS": str(cfg.shard_users),
             "MAX_PART_BYTES": str(cfg.max_part_bytes),
+            "MAX_REQUEST_USERS": str(cfg.max_request_users),
             "BAD_ROW_POLICY": cfg.bad_row_policy,
             "USER_HASH_KEY_PARAMETER": HASH_KEY_PARAMETER,
             "AWS_LAMBDA_LOG_FORMAT": "JSON",
@@ -173,7 +182,8 @@ class Stack:
         if self.watch and self.watch.poll() is None and env == self.watch_env:
             return
         self.stop_functions()
-        env_file = self.log_dir.parent / "functions.env"
+        # In this session's own folder: sessions with log folders side by side shared the parent's.
+        env_file = self.log_dir / "functions.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         proc_env = dict(os.environ)
         proc_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{proc_env.get('PATH', '')}"
@@ -243,7 +253,14 @@ class Stack:
     # --- the application -------------------------------------------------------------------
 
     def reset(self):
+        self.keep_principal_calls()
         self.control("POST", "reset")
+
+    def keep_principal_calls(self):
+        """Moves the calls recorded since the last reset into principal_batches (a reset clears them)."""
+        calls = self.control("GET", "principal-calls")["calls"]
+        if calls:
+            self.principal_batches.append((dict(self.watch_env or {}), calls))
 
     def deploy(self, cfg: AppConfig):
         """Creates what template.yaml creates: bucket, functions, state machine, notification."""
@@ -282,14 +299,14 @@ class Stack:
             NotificationConfiguration={"LambdaFunctionConfigurations": [{
                 "LambdaFunctionArn": function_arn("start-erasure"),
                 "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "requests/"},
-                                                   {"Name": "suffix", "Value": ".csv"}]}},
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "requests/"}]}},
             }]},
         )
-        # template.yaml's EventBridge rule: an execution stopped or timed out before FinalizeErasure
-        # still gets its receipt from the finalize function.
+        # template.yaml's EventBridge rule: an execution stopped, timed out or failed before
+        # FinalizeErasure still gets its receipt from the finalize function.
         self.control("POST", "events/rules", {"rules": [{
-            "stateMachineArn": sm_arn, "statuses": ["ABORTED", "TIMED_OUT"], "functionName": "finalize-erasure"}]})
+            "stateMachineArn": sm_arn, "statuses": ["ABORTED", "TIMED_OUT", "FAILED"],
+            "functionName": "finalize-erasure"}]})
         self.state_machine_arn = sm_arn
         return sm_arn
 
@@ -361,6 +378,31 @@ class Stack:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the execution {arn} still runs after {timeout}s")
             time.sleep(0.5)
+
+    def history(self, execution_arn: str) -> list[dict]:
+        """Every event of one execution's history (all pages)."""
+        sfn = self.client("stepfunctions")
+        events, token = [], None
+        while True:
+            kw = {"nextToken": token} if token else {}
+            page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **kw)
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def child_events(self, execution_arn: str) -> list[dict]:
+        """The history events of every child execution the execution's Distributed Maps started
+        (each child has a history of its own, as on AWS), found through their map runs."""
+        sfn = self.client("stepfunctions")
+        runs = [e["mapRunStartedEventDetails"]["mapRunArn"] for e in self.history(execution_arn)
+                if e["type"] == "MapRunStarted"]
+        events = []
+        for run in runs:
+            for page in sfn.get_paginator("list_executions").paginate(mapRunArn=run):
+                for child in page["executions"]:
+                    events.extend(self.history(child["executionArn"]))
+        return events
 
     def invocations(self, function: str) -> dict:
         """{"invocations": n, "errors": {errorType: n}} of one function since the last reset, as

@@ -11,7 +11,7 @@ Control API (plain JSON, no auth):
 
     GET  /_emulator/health                       {"ok": true}
     POST /_emulator/reset                        clears Personalize, Pinpoint, faults, call log, event
-                                                  rules and deliveries, moto
+                                                  rules and deliveries, moto, the wire tally since reset
     GET|POST /_emulator/personalize/config       {"pending_seconds", "in_progress_seconds",
                                                   "max_pending_per_group", "max_input_bytes"}
     POST /_emulator/personalize/dataset-groups   {"name", "region"?} -> {"datasetGroupArn"}
@@ -28,6 +28,16 @@ Control API (plain JSON, no auth):
     GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
                                                   "bucket"|"execution"...}]
+    GET  /_emulator/principal-calls             -> {"calls": [{"principal", "service", "operation",
+                                                  "checks": [{"action", "resource", "context"}],
+                                                  "status"}]}: every call the application's own
+                                                  principals made since the last reset, with what IAM
+                                                  must allow for it (principals.py)
+    GET  /_emulator/wire[?scope=all]            -> {"validated": {service: {operation: {"requests", "responses",
+                                                  "errors": {code: n}}}}, "violations": [..], "rejected":
+                                                  [..], ...}: every Personalize/Pinpoint exchange the
+                                                  emulation served, checked against AWS's API models
+                                                  (wire.py); since the last reset, or (scope=all) since start
     GET  /_emulator/s3/counts                    -> {"counts": {operation: n}}: every signed S3 request
                                                   since the last reset, by operation (what S3 bills;
                                                   the call log holds only requests a fault rule saw)
@@ -43,12 +53,19 @@ Control API (plain JSON, no auth):
                                                  its process); with hold, new ones wait for .../resume
     POST /_emulator/lambda/resume                {"functionName"}: held invocations go on (a new
                                                  execution environment is up)
-    GET|POST /_emulator/events/rules             {"rules": [{"stateMachineArn", "statuses": [..],
-                                                  "functionName", "maxRetries"?, "retryDelaySeconds"?}]}
-                                                  (POST replaces): Step Functions Execution Status
+    GET|POST /_emulator/events/rules             {"rules": [{"name"?, "eventPattern", "functionName"?,
+                                                  "inputTransformer"?, "maxRetries"?, "retryDelaySeconds"?}
+                                                  or {"stateMachineArn", "statuses": [..], "functionName",
+                                                  ...}]} (POST replaces): Step Functions Execution Status
                                                   Change events to a Lambda function (see events.py)
     GET  /_emulator/events/deliveries            -> {"deliveries": [{"functionName", "executionArn",
                                                   "status", "outcome", "attempts", "event", ...}]}
+    GET  /_emulator/events/matches[?rule=NAME]   -> {"matches": [{"rule", "executionArn", "status",
+                                                  "event", "input"}]}: every event a rule's pattern
+                                                  matched (see events.py)
+    GET|POST /_emulator/sfn/config               {"wait_scale": f} (default 1.0, reset restores it):
+                                                  every Wait state and Retry interval lasts f times
+                                                  its time (see sfn_limits.py)
 """
 
 from __future__ import annotations
@@ -62,12 +79,15 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from . import moto_glue
+from . import moto_glue, principals, sfn_limits
 from .events import Events
 from .faults import Faults, ServiceError, key_folder, s3_request
 from .logs import where
 from .personalize import Personalize
+from .pinpoint import OPERATIONS as PINPOINT_OPERATIONS
 from .pinpoint import Pinpoint
+from .pinpoint import route as pinpoint_route
+from .wire import Wire
 
 LOG = logging.getLogger("emulator")
 
@@ -119,6 +139,7 @@ class Emulator:
         self.faults = Faults(self.lock)
         self.personalize = Personalize(self.lock, self.faults, moto_glue.read_csvs)
         self.pinpoint = Pinpoint(self.lock, self.faults)
+        self.wire = Wire()  # every Personalize/Pinpoint exchange checked against AWS's API models
         self._stop = threading.Event()
         self.s3_counts: dict[str, int] = {}
         self.events = Events(self.lock, self.faults, forwarder, self._stop)
@@ -142,6 +163,7 @@ class Emulator:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_emulator/"):
             return self.control(environ, start_response, path[len("/_emulator/"):])
+        start_response = principals.RECORDER.observe(environ, start_response)  # who called (tests/iam)
         service, region = scope_of(environ)
         if service is None:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -195,13 +217,18 @@ class Emulator:
             environ["wsgi.input"] = io.BytesIO(raw)
             environ["CONTENT_LENGTH"] = str(len(raw))
             return self.moto(environ, start_response)
+        exchange = self.wire.exchange("personalize", op, environ, raw)
+        return exchange.finish(self.answer_personalize(op, raw, region, exchange.start_response(start_response)))
+
+    def answer_personalize(self, op, raw, region, start_response):
+        """The awsJson1_1 answer to one served Personalize call (serve_personalize checks it)."""
         try:
             try:
                 body = json.loads(raw) if raw else {}
             except ValueError:
-                raise ServiceError("SerializationException", "Request body is not valid JSON") from None
+                raise self.personalize.invalid(op, "Request body is not valid JSON") from None
             if not isinstance(body, dict):
-                raise ServiceError("SerializationException", "Request body must be a JSON object")
+                raise self.personalize.invalid(op, "Request body must be a JSON object")
             out = self.personalize.handle(op, body, region)
             return self.reply(start_response, 200, out, content_type=JSON_11)
         except ServiceError as e:
@@ -219,13 +246,21 @@ class Emulator:
         if not raw_uri.startswith("/"):
             raw_uri = urlsplit(raw_uri).path or "/"
         raw_path = raw_uri.split("?", 1)[0]
+        raw = self.body(environ)
+        served_as = pinpoint_route(environ["REQUEST_METHOD"], raw_path)[0]
+        exchange = self.wire.exchange("pinpoint", None, environ, raw, served_as=served_as, prefer=PINPOINT_OPERATIONS)
+        return exchange.finish(self.answer_pinpoint(environ, raw_path, raw, region,
+                                                    exchange.start_response(start_response)))
+
+    def answer_pinpoint(self, environ, raw_path, raw, region, start_response):
+        """The restJson1 answer to one Pinpoint call (serve_pinpoint checks it)."""
         try:
-            raw = self.body(environ)
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 raise ServiceError("BadRequestException", "Request body is not valid JSON", 400) from None
-            status, out = self.pinpoint.handle(environ["REQUEST_METHOD"], raw_path, body, region)
+            status, out = self.pinpoint.handle(environ["REQUEST_METHOD"], raw_path, body, region,
+                                               environ.get("QUERY_STRING", ""))
             return self.reply(start_response, status, out)
         except ServiceError as e:
             return self.reply(start_response, e.status, {"Message": e.message, "RequestID": str(uuid.uuid4())},
@@ -311,12 +346,15 @@ class Emulator:
             return 200, {"ok": True}
         if route == "reset" and post:
             moto_glue.reset_moto()
+            sfn_limits.reset()  # real-time waits again; Map Run children forgotten
+            principals.RECORDER.reset()
             with self.lock:
                 self.faults.reset()
                 self.personalize.reset()
                 self.pinpoint.reset()
                 self.events.reset()
                 self.s3_counts = {}
+            self.wire.reset()
             if self.forwarder:
                 self.forwarder.reset_stats()
             LOG.info("reset")
@@ -345,9 +383,13 @@ class Emulator:
             if post:
                 self.faults.set(body.get("rules", []))
             return 200, {"rules": self.faults.describe()}
+        if route == "principal-calls":
+            return 200, {"calls": principals.RECORDER.snapshot()}
         if route == "calls":
             since = float(query["since"]) if "since" in query else None
             return 200, self.faults.read_calls(query.get("service"), query.get("operation"), since)
+        if route == "wire":
+            return 200, self.wire.report(query.get("scope", "reset"))
         if route == "s3/counts":
             with self.lock:
                 return 200, {"counts": dict(self.s3_counts)}
@@ -357,6 +399,10 @@ class Emulator:
             return 200, {"rules": self.events.describe()}
         if route == "events/deliveries":
             return 200, {"deliveries": self.events.read_deliveries()}
+        if route == "events/matches":
+            return 200, {"matches": self.events.read_matches(query.get("rule"))}
+        if route == "sfn/config":  # {"wait_scale": f}: Wait states and Retry intervals last f times as long
+            return 200, (sfn_limits.configure(body) if post else sfn_limits.config())
         if route == "lambda/crash" and post:
             # What Lambda does when a function's process dies mid-invocation (the test killed it):
             # the invocation in flight fails with Runtime.ExitError instead of waiting forever.

@@ -34,6 +34,8 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 
+from . import principals, sfn_limits
+
 LOG = logging.getLogger("emulator.lambda")
 
 ACCOUNT = "123456789012"
@@ -87,6 +89,9 @@ class Forwarder:
         timeout (seconds, as `timeout_of()` gives them when the invocation starts to run) ends it
         with Sandbox.Timedout. Counted per function, with the invocations' summed duration (what
         Lambda bills)."""
+        refused = sfn_limits.lambda_request_too_large(len(_request_body(event)), asynchronous=False)
+        if refused:  # Lambda refuses the request itself (HTTP 413): the function never runs
+            raise refused
         started = time.monotonic()
         payload, errored = self._invoke_crashable(name, event, timeout_of)
         seconds = time.monotonic() - started
@@ -173,10 +178,7 @@ class Forwarder:
                 self.inflight[name].discard(crashed)
 
     def _invoke(self, name: str, event) -> tuple[str, bool]:
-        if isinstance(event, (bytes, str)):
-            data = event.encode() if isinstance(event, str) else event
-        else:
-            data = json.dumps({} if event is None else event).encode()
+        data = _request_body(event)
         url = f"{self.endpoint}/2015-03-31/functions/{name}/invocations"
         req = urllib.request.Request(url, data=data, method="POST", headers={"content-type": "application/json"})
         started = time.monotonic()
@@ -184,8 +186,16 @@ class Forwarder:
             self.invocations += 1
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                body = resp.read().decode("utf-8", errors="replace")
+                raw = resp.read()
                 errored = bool(resp.headers.get("X-Amz-Function-Error"))
+            # Lambda returns no response above 6 MB, a Function.ResponseSizeTooLarge error instead (sfn_limits).
+            too_large = None if errored else sfn_limits.lambda_response_too_large(len(raw))
+            if too_large:
+                LOG.info("lambda %s: response of %d bytes is above Lambda's limit", name, len(raw))
+                with self.lock:
+                    self.failures += 1
+                return too_large, True
+            body = raw.decode("utf-8", errors="replace")
             LOG.info("lambda %s: ok=%s in %.0f ms", name, not errored, (time.monotonic() - started) * 1000)
             return body, errored
         except urllib.error.HTTPError as e:
@@ -216,6 +226,9 @@ class Forwarder:
 
     def invoke_async(self, name: str, event, what: str = "event", timeout_of: TimeoutOf = None):
         """An asynchronous invocation: returns at once; on a function error, AWS's two more tries."""
+        refused = sfn_limits.lambda_request_too_large(len(_request_body(event)), asynchronous=True)
+        if refused:
+            raise refused
 
         def run():
             for attempt in range(1 + len(self.async_retry_delays)):
@@ -228,6 +241,13 @@ class Forwarder:
                         1 + len(self.async_retry_delays))
 
         threading.Thread(target=run, name=f"async-invoke-{name}", daemon=True).start()
+
+
+def _request_body(event) -> bytes:
+    """The invocation's payload as Lambda receives it."""
+    if isinstance(event, (bytes, str)):
+        return event.encode() if isinstance(event, str) else event
+    return json.dumps({} if event is None else event).encode()
 
 
 FORWARDER: Forwarder | None = None
@@ -314,6 +334,8 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
 
     _patch_sfn_json()
     _patch_sfn_executions()
+    sfn_limits.install()  # AWS's hard limits and Distributed Map results in the engine
+    principals.install()  # who made each AWS call, for tests/iam (principals.py)
     return FORWARDER
 
 
