@@ -1,29 +1,34 @@
 //! `erasure validate FILE`: what the workflow would do with a request file, before it is uploaded.
 //! Exit code 0: accepted; 1: rejected; 2: usage or I/O error.
 //! `erasure lookup`: whether a user was in a request and what happened to them (see lookup.rs).
+//! `erasure retry`: a request that did not complete, started again from its receipt (retry.rs).
 
 mod lookup;
+mod retry;
 
 use std::io::Read;
 use std::process::ExitCode;
 
+use erasure::limits;
 use erasure::request_csv::{BadRowPolicy, FileProblem, RequestReader};
 use erasure::split::{Finished, SplitLimits, Splitter};
 
-const USAGE: &str = "usage: erasure validate FILE [--policy reject-file|skip-row] [--max-part-bytes N] [--shard-users N] [--max-request-bytes N]
+const USAGE: &str = "usage: erasure validate FILE [--policy reject-file|skip-row] [--max-part-bytes N] [--shard-users N] [--max-request-bytes N] [--max-users N]
 
 Checks a request file with exactly the rules the erasure workflow applies, and prints its rows,
 valid users, duplicates, rejected rows (by line and reason, never the ID), the parts and shards
 it would produce, and a verdict. Exit code 0: accepted; 1: rejected; 2: usage or I/O error.
 
        erasure lookup --receipt R.json --users R.users.txt [--failed R.failed.csv] --key-file KEY < ids
-(erasure lookup --help for more)";
+       erasure retry --receipt R.json|s3://BUCKET/receipts/R.json [--state-machine-arn ARN]
+(erasure lookup --help, erasure retry --help for more)";
 
 struct Options {
     file: String,
     policy: BadRowPolicy,
     limits: SplitLimits,
     max_request_bytes: u64,
+    max_users: u64,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -37,10 +42,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
         file: String::new(),
         policy: BadRowPolicy::RejectFile,
         limits: SplitLimits {
-            max_part_bytes: 50_000_000,
-            shard_users: 1000,
+            max_part_bytes: limits::DEFAULT_MAX_PART_BYTES,
+            shard_users: limits::DEFAULT_SHARD_USERS,
         },
-        max_request_bytes: 1_073_741_824,
+        max_request_bytes: limits::DEFAULT_MAX_REQUEST_BYTES,
+        max_users: limits::DEFAULT_MAX_REQUEST_USERS,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -57,6 +63,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--max-part-bytes" => o.limits.max_part_bytes = number(a, value(a)?)?,
             "--shard-users" => o.limits.shard_users = number(a, value(a)?)?.max(1),
             "--max-request-bytes" => o.max_request_bytes = number(a, value(a)?)?,
+            "--max-users" => o.max_users = number(a, value(a)?)?.max(1),
             f if !f.starts_with("--") && o.file.is_empty() => o.file = f.to_string(),
             other => return Err(format!("unexpected argument {other:?}")),
         }
@@ -64,13 +71,17 @@ fn parse(args: &[String]) -> Result<Options, String> {
     if o.file.is_empty() {
         return Err("validate needs a FILE".into());
     }
+    // As preparation does: shards grow so that no request has more than limits::MAX_SHARDS.
+    o.limits.shard_users = limits::shard_users(o.limits.shard_users, o.max_users);
     Ok(o)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("lookup") {
-        return ExitCode::from(lookup::run(&args[1..]));
+    match args.first().map(String::as_str) {
+        Some("lookup") => return ExitCode::from(lookup::run(&args[1..])),
+        Some("retry") => return ExitCode::from(retry::run(&args[1..])),
+        _ => {}
     }
     let opts = match parse(&args) {
         Ok(o) => o,
@@ -122,7 +133,7 @@ fn validate(o: &Options) -> std::io::Result<bool> {
         println!("verdict:        REJECTED ({}): {p}", p.code());
         return Ok(false);
     }
-    let mut reader = RequestReader::new(o.policy);
+    let mut reader = RequestReader::with_max_users(o.policy, o.max_users);
     let mut splitter = Splitter::new(o.limits);
     let mut produced = Produced::default();
     let mut buf = vec![0u8; 1 << 20];

@@ -53,6 +53,17 @@ pub fn list(name: &'static str) -> Result<Vec<String>, ConfigError> {
     Ok(items)
 }
 
+/// A comma-separated list that may be empty or unset (an empty CloudFormation list arrives as
+/// an empty string); empty items are dropped.
+pub fn optional_list(name: &'static str) -> Vec<String> {
+    or_default(name, "")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// A work prefix, normalised to end with one `/`.
 pub fn prefix(name: &'static str, default: &str) -> Result<String, ConfigError> {
     let p = or_default(name, default);

@@ -141,4 +141,30 @@ mod tests {
         assert_eq!(s.len(), 1_000_000);
         assert!(s.heap_bytes() < 30_000_000, "{} bytes", s.heap_bytes());
     }
+
+    /// The bound docs/LIMITS.md sizes the prepare function with: at every size, the tables hold
+    /// at most `FINGERPRINT_BYTES_PER_USER` bytes a user, plus their 16 starting slots each.
+    #[test]
+    fn the_tables_never_exceed_the_documented_bytes_per_user() {
+        use crate::limits::FINGERPRINT_BYTES_PER_USER;
+        let floor = 256 * 16 * 16;
+        let mut s = FingerprintSet::default();
+        let mut worst = 0f64;
+        for i in 0..400_000u32 {
+            s.insert(&format!("u{i}"));
+            let n = s.len();
+            assert!(
+                s.heap_bytes() as u64 <= FINGERPRINT_BYTES_PER_USER * n + floor,
+                "{} bytes for {n} users",
+                s.heap_bytes()
+            );
+            if n > 100_000 {
+                worst = worst.max(s.heap_bytes() as f64 / n as f64);
+            }
+        }
+        assert!(
+            worst > 24.0,
+            "the worst case was reached ({worst:.1} bytes a user)"
+        );
+    }
 }

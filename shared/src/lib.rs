@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod evidence;
 pub mod fingerprint_set;
+pub mod limits;
+pub mod map_results;
 pub mod metrics;
 pub mod naming;
 pub mod payload;

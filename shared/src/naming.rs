@@ -3,18 +3,34 @@
 
 use sha2::{Digest, Sha256};
 
-/// The identity of one request: a hash of where it is and what it holds (bucket, key, ETag).
+/// The identity of one request: a hash of where it is, what it holds and which upload it was
+/// (bucket, key, ETag, and the object's version ID or, in a bucket without versioning, the
+/// event's sequencer).
 ///
-/// The version ID is left out on purpose: the same file uploaded twice (two versions, one
-/// content) is one request, not two erasures.
+/// A redelivered S3 event carries the same upload and names the same request, so it starts
+/// nothing new. The same file uploaded again is a new upload (a new version) and a new request:
+/// the users it lists may have come back since the first one was erased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(String);
 
 impl RequestId {
     /// Derives the request ID from the uploaded object's bucket, key and ETag.
     pub fn derive(bucket: &str, key: &str, etag: &str) -> Self {
+        Self::hash(&[bucket, key, etag.trim_matches('"')])
+    }
+
+    /// Derives the request ID of one upload: [`RequestId::derive`] with the object's version ID
+    /// (or the event's sequencer) when there is one.
+    pub fn for_upload(bucket: &str, key: &str, etag: &str, upload: Option<&str>) -> Self {
+        match upload.filter(|u| !u.is_empty() && *u != "null") {
+            Some(u) => Self::hash(&[bucket, key, etag.trim_matches('"'), u]),
+            None => Self::derive(bucket, key, etag),
+        }
+    }
+
+    fn hash(parts: &[&str]) -> Self {
         let mut h = Sha256::new();
-        for part in [bucket, key, etag.trim_matches('"')] {
+        for part in parts {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
         }
@@ -67,6 +83,17 @@ impl RequestId {
             "{}pinpoint/shard-{shard:05}.csv",
             self.work_folder(work_prefix)
         )
+    }
+
+    /// The key of the job manifest the deletion jobs map reads (one job spec per dataset group
+    /// and part).
+    pub fn job_manifest_key(&self, work_prefix: &str) -> String {
+        format!("{}personalize/jobs.json", self.work_folder(work_prefix))
+    }
+
+    /// Where the ResultWriter of map `map` (`jobs` or `shards`) exports its children's results.
+    pub fn results_prefix(&self, work_prefix: &str, map: &str) -> String {
+        format!("{}results/{map}", self.work_folder(work_prefix))
     }
 
     /// The key of the shard manifest the Pinpoint map reads.
@@ -187,6 +214,28 @@ mod tests {
     }
 
     #[test]
+    fn a_new_upload_of_the_same_file_is_a_new_request_and_a_redelivery_is_not() {
+        let first = RequestId::for_upload("b", "requests/x.csv", "abc", Some("v1"));
+        assert_eq!(
+            first,
+            RequestId::for_upload("b", "requests/x.csv", "\"abc\"", Some("v1")),
+            "the same event delivered again"
+        );
+        assert_ne!(
+            first,
+            RequestId::for_upload("b", "requests/x.csv", "abc", Some("v2")),
+            "the same bytes uploaded again"
+        );
+        // No version (and no sequencer): the object's own identity, as before.
+        for none in [None, Some(""), Some("null")] {
+            assert_eq!(
+                RequestId::for_upload("b", "requests/x.csv", "abc", none),
+                RequestId::derive("b", "requests/x.csv", "abc")
+            );
+        }
+    }
+
+    #[test]
     fn names_fit_the_service_rules() {
         let id = RequestId::derive("bucket", "requests/über file.csv", "etag");
         let exec = id.execution_name();
@@ -209,6 +258,8 @@ mod tests {
             id.part_key("work/", 1),
             id.shard_key("work/", 2),
             id.manifest_key("work/"),
+            id.job_manifest_key("work/"),
+            id.results_prefix("work/", "jobs"),
             id.failed_users_key("work/", "app", 3),
         ] {
             assert!(k.starts_with("work/"), "{k}");

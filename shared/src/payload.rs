@@ -94,7 +94,45 @@ pub struct ShardSpec {
     pub execution: Option<String>,
 }
 
-/// What preparation hands the rest of the workflow.
+/// Where a Distributed Map's ResultWriter exports its child executions' results
+/// (`<prefix>/<map run UUID>/manifest.json` and the result files it lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsLocation {
+    /// Bucket.
+    pub bucket: String,
+    /// Key prefix, without a trailing `/` (Step Functions adds one).
+    pub prefix: String,
+}
+
+/// One Distributed Map of the workflow: the manifest (a JSON array in S3) its ItemReader reads,
+/// and where its ResultWriter writes. Neither the items nor the results travel in a payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapPlan {
+    /// The items, one per child execution.
+    pub manifest: S3Ref,
+    /// Where the children's results go.
+    pub results: ResultsLocation,
+    /// How many items the manifest holds.
+    pub count: u64,
+}
+
+/// The Pinpoint map's plan: its items are [`ShardSpec`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardPlan {
+    /// Manifest, results and count.
+    #[serde(flatten)]
+    pub map: MapPlan,
+    /// Shards erased at once (the map's MaxConcurrencyPath).
+    pub concurrency: u32,
+    /// Users per shard (user N of the normalised list is in shard N / usersPerShard).
+    pub users_per_shard: u64,
+}
+
+/// What preparation hands the rest of the workflow: small and of bounded size whatever the
+/// request (the job and shard lists are in S3, read by the maps' ItemReaders).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Prepared {
@@ -110,24 +148,12 @@ pub struct Prepared {
     pub stats: RequestStats,
     /// The ETag and version actually read.
     pub request: RequestObject,
-    /// One entry per (dataset group, part).
-    pub personalize_jobs: Vec<JobSpec>,
-    /// One entry per Pinpoint shard in the copy kept in S3 (`prepared.json`); empty in the
-    /// state machine's payload, where the map reads the shards from `manifest`.
-    #[serde(default)]
-    pub pinpoint_shards: Vec<ShardSpec>,
-    /// Pinpoint shards in the manifest.
-    #[serde(default)]
-    pub shard_count: u64,
-    /// Shards erased at once (the Pinpoint map's MaxConcurrencyPath).
-    #[serde(default = "four")]
-    pub shard_concurrency: u32,
-    /// The shard manifest (a JSON array of the shards) in S3.
+    /// The deletion jobs: one [`JobSpec`] per (dataset group, part). Absent when rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<S3Ref>,
-    /// Users per Pinpoint shard (user N of the normalised list is in shard N / shardUsers).
-    #[serde(default)]
-    pub shard_users: u64,
+    pub jobs: Option<MapPlan>,
+    /// The Pinpoint shards. Absent when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardPlan>,
     /// The keyed hashes of every valid user, in normalised order (when a hash key is configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_index: Option<EvidenceFile>,
@@ -183,6 +209,9 @@ pub struct JobStatus {
     pub next_poll_seconds: u64,
     /// Whether the job has ended (the loop stops).
     pub done: bool,
+    /// Checks made so far (bounded by `limits::MAX_JOB_POLLS`).
+    #[serde(default)]
+    pub polls: u32,
 }
 
 /// The error Step Functions caught (`Error` and `Cause` as the service names them).
@@ -255,10 +284,6 @@ fn yes() -> bool {
     true
 }
 
-fn four() -> u32 {
-    4
-}
-
 /// One element of the Pinpoint map's result: a shard's result, or the error that stopped it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -298,15 +323,43 @@ pub struct FinalizeInput {
     /// Preparation's output, if it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepared: Option<Prepared>,
-    /// `[personalize items, pinpoint shard items]` from the Parallel state, if it ran.
+    /// `[deletion jobs map, Pinpoint map]` outputs from the Parallel state, if it ran: where each
+    /// map's ResultWriter put its children's results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub results: Option<(Vec<JobItem>, Vec<ShardItem>)>,
+    pub results: Option<Vec<MapRunOutput>>,
     /// The error that ended the workflow early, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,
     /// Execution name and start time.
     #[serde(default)]
     pub execution: ExecutionFacts,
+}
+
+/// A Distributed Map's output when it has a ResultWriter ("ResultWriter (Map)", Step Functions
+/// developer guide): the map run, and the manifest of the result files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapRunOutput {
+    /// The map run.
+    #[serde(rename = "MapRunArn", default, skip_serializing_if = "Option::is_none")]
+    pub map_run_arn: Option<String>,
+    /// The manifest.json the ResultWriter wrote.
+    #[serde(
+        rename = "ResultWriterDetails",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub result_writer_details: Option<ResultWriterDetails>,
+}
+
+/// Where a ResultWriter's manifest is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultWriterDetails {
+    /// Bucket.
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    /// Key of manifest.json.
+    #[serde(rename = "Key")]
+    pub key: String,
 }
 
 /// What finalisation hands back to the state machine.
@@ -351,6 +404,12 @@ pub struct StatusChangeDetail {
     /// The execution input, as a JSON string.
     #[serde(default)]
     pub input: Option<String>,
+    /// The error a FAILED execution ended with (e.g. `States.DataLimitExceeded`).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Its cause.
+    #[serde(default)]
+    pub cause: Option<String>,
 }
 
 /// A step's input that belongs to one request (so its logs can carry the execution name).
@@ -413,8 +472,20 @@ mod tests {
                 .unwrap();
         let fin: FinalizeInput =
             serde_json::from_str(include_str!("../../events/finalize-erasure.json")).unwrap();
-        let (jobs, shards) = fin.results.expect("results");
-        assert_eq!((jobs.len(), shards.len()), (1, 1));
+        let results = fin.results.expect("results");
+        assert!(results.iter().all(|r| r.result_writer_details.is_some()));
+        assert_eq!(results.len(), 2);
+        assert!(fin.prepared.and_then(|p| p.jobs).is_some());
+    }
+
+    #[test]
+    fn preparation_output_reads_back_as_written() {
+        let fin: FinalizeInput =
+            serde_json::from_str(include_str!("../../events/finalize-erasure.json")).unwrap();
+        let prepared = fin.prepared.unwrap();
+        let text = serde_json::to_vec(&prepared).unwrap();
+        let back: Prepared = serde_json::from_slice(&text).unwrap();
+        assert_eq!(back, prepared);
     }
 
     #[test]
@@ -426,6 +497,114 @@ mod tests {
         assert_eq!(
             (item.index, item.users, item.error.unwrap().error.as_str()),
             (3, 9, "States.Timeout")
+        );
+    }
+
+    /// The parent execution's state at its largest, as the Outcome? state receives it: the
+    /// execution input, preparation's output, both maps' outputs, a caught error with the longest
+    /// cause Step Functions keeps (32,768 characters, each escaped to 6 bytes), and finalize's
+    /// output, with every string at the longest AWS allows and every count at u64::MAX. It must
+    /// stay under the 256 KiB payload cap whatever the request (docs/LIMITS.md quotes this figure).
+    #[test]
+    fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() {
+        use crate::limits::{MAX_OUTPUT_REASON_CHARS, STATE_PAYLOAD_BYTES};
+        use crate::request_csv::{RowProblem, RowRejection, MAX_LISTED_REJECTIONS};
+        let id = "f".repeat(32);
+        // S3 keys are at most 1,024 bytes; a quote is escaped to two.
+        let key = format!("requests/{}", "\"".repeat(1015));
+        let request = RequestObject {
+            bucket: "b".repeat(63),
+            key,
+            version_id: Some("v".repeat(1024)),
+            etag: format!("{}-10000", "e".repeat(32)),
+            size: u64::MAX,
+            request_id: id.clone(),
+            sha256: Some("s".repeat(64)),
+        };
+        let s3ref = |k: &str| S3Ref {
+            bucket: "b".repeat(63),
+            key: format!("work/{id}/{k}"),
+        };
+        let plan = |k: &str| MapPlan {
+            manifest: s3ref(k),
+            results: ResultsLocation {
+                bucket: "b".repeat(63),
+                prefix: format!("work/{id}/results/{k}"),
+            },
+            count: u64::MAX,
+        };
+        let stats = RequestStats {
+            rows: u64::MAX,
+            valid_users: u64::MAX,
+            duplicates: u64::MAX,
+            rejected_rows: u64::MAX,
+            blank_lines: u64::MAX,
+            rejections: vec![
+                RowRejection {
+                    line: u64::MAX,
+                    problem: RowProblem::MalformedQuoting,
+                };
+                MAX_LISTED_REJECTIONS
+            ],
+        };
+        let prepared = Prepared {
+            verdict: Verdict::Accepted,
+            reason_code: Some("TOO_MANY_USERS".into()),
+            reason: Some("r".repeat(400)),
+            stats,
+            request: request.clone(),
+            jobs: Some(plan("personalize/jobs.json")),
+            shards: Some(ShardPlan {
+                map: plan("pinpoint/manifest.json"),
+                concurrency: u32::MAX,
+                users_per_shard: u64::MAX,
+            }),
+            user_index: Some(EvidenceFile {
+                bucket: "b".repeat(63),
+                key: format!("receipts/erasure-{id}.users.txt"),
+                rows: u64::MAX,
+                sha256: "s".repeat(64),
+            }),
+        };
+        let map_run = |label: &str| MapRunOutput {
+            map_run_arn: Some(format!(
+                "arn:aws-us-gov:states:us-gov-west-1:123456789012:mapRun:erasure-{}/{label}:{}",
+                "u".repeat(36),
+                "u".repeat(36)
+            )),
+            result_writer_details: Some(ResultWriterDetails {
+                bucket: "b".repeat(63),
+                key: format!("work/{id}/results/{label}/{}/manifest.json", "u".repeat(36)),
+            }),
+        };
+        // Step Functions keeps an error name of up to 256 characters and a cause of up to 32,768
+        // (HistoryEvent details, Step Functions API reference); control characters are escaped
+        // to six bytes each (\u0001).
+        let error = CaughtError {
+            error: "\u{1}".repeat(256),
+            cause: "\u{1}".repeat(32_768),
+        };
+        let state = serde_json::json!({
+            "request": request,
+            "execution": ExecutionFacts { name: format!("erasure-{id}-{}", "r".repeat(39)), start_time: "2026-12-01T00:00:00.000Z".into() },
+            "prepared": prepared,
+            "results": [map_run("DeletionJobs"), map_run("Shards")],
+            "error": error,
+            "receipt": FinalizeOutput {
+                outcome: crate::receipt::Outcome::Failed,
+                reason: Some(format!("{}…", "\u{1}".repeat(MAX_OUTPUT_REASON_CHARS))),
+                receipt: S3Ref { bucket: "b".repeat(63), key: format!("receipts/erasure-{id}-{}.json", "r".repeat(39)) },
+            },
+        });
+        let bytes = serde_json::to_vec(&state).unwrap().len();
+        assert!(
+            bytes < STATE_PAYLOAD_BYTES,
+            "{bytes} bytes: over the 256 KiB cap"
+        );
+        let documented = format!("| parent execution's state, worst case | {bytes} bytes |");
+        assert!(
+            include_str!("../../docs/LIMITS.md").contains(&documented),
+            "docs/LIMITS.md must quote this figure: {documented}"
         );
     }
 }

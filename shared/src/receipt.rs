@@ -164,17 +164,35 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Purge {
-    /// DELETED (the uploaded version, for good) or KEPT (so the request can be retried; the
-    /// bucket's lifecycle rule removes it after the retention period).
+    /// DELETED (the uploaded version, for good), KEPT (so the request can be retried; the
+    /// bucket's lifecycle rule removes it after the retention period) or NOT_DELETED (the delete
+    /// failed; `incomplete` says why, and the lifecycle rule removes it).
     pub request_object: String,
     /// Object versions deleted under the request's work folder.
     pub work_objects_deleted: u64,
+    /// Why the purge did not finish (its time ran out, a delete was refused), when it did not:
+    /// what is left is expired by the bucket's lifecycle rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+}
+
+/// What the finalize step found the erasure steps did: every deletion job (one per dataset
+/// group and part) and every Pinpoint shard, from the maps' result files, Personalize and the
+/// shards' progress objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Every deletion job of the request, in the order of the job manifest.
+    pub jobs: Vec<JobItem>,
+    /// Every shard, in the order of the shard manifest.
+    pub shards: Vec<ShardItem>,
 }
 
 impl Receipt {
-    /// Builds the receipt from what the workflow reached, deciding the outcome.
+    /// Builds the receipt from what the workflow reached (`found`: what the erasure steps did,
+    /// when they ran), deciding the outcome.
     pub fn build(
         input: &FinalizeInput,
+        found: Option<&Findings>,
         application_ids: &[String],
         finished_at: String,
     ) -> Receipt {
@@ -195,13 +213,13 @@ impl Receipt {
             rejections: stats.rejections.clone(),
             rejection_code: prepared.and_then(|p| p.reason_code.clone()),
         };
-        let (jobs, shards) = match &input.results {
-            Some((j, s)) => (j.as_slice(), s.as_slice()),
+        let (jobs, shards) = match found {
+            Some(f) => (f.jobs.as_slice(), f.shards.as_slice()),
             None => (&[][..], &[][..]),
         };
         let personalize: Vec<PersonalizeEntry> = jobs.iter().map(personalize_entry).collect();
         let pinpoint = pinpoint_entries(shards, application_ids);
-        let (outcome, reason) = decide(input, &personalize, &pinpoint);
+        let (outcome, reason) = decide(input, found.is_some(), &personalize, &pinpoint);
         Receipt {
             schema_version: SCHEMA_VERSION.into(),
             request_id: req.request_id.clone(),
@@ -295,6 +313,7 @@ fn pinpoint_entries(shards: &[ShardItem], application_ids: &[String]) -> Vec<Pin
 
 fn decide(
     input: &FinalizeInput,
+    found: bool,
     personalize: &[PersonalizeEntry],
     pinpoint: &[PinpointEntry],
 ) -> (Outcome, Option<String>) {
@@ -318,20 +337,21 @@ fn decide(
             .unwrap_or_else(|| "the request file was rejected".into());
         return (Outcome::Rejected, Some(why));
     }
-    if input.results.is_none() {
-        let why = input
-            .error
-            .as_ref()
-            .map(|e| format!("the erasure steps failed: {}: {}", e.error, e.cause))
-            .unwrap_or_else(|| "the erasure steps never ran".into());
+    let broke = input
+        .error
+        .as_ref()
+        .map(|e| format!("the erasure steps failed: {}: {}", e.error, e.cause));
+    if !found {
+        let why = broke.unwrap_or_else(|| "the erasure steps never ran".into());
         return (Outcome::Failed, Some(why));
     }
     let mut reasons = Vec::new();
+    reasons.extend(broke.clone());
     let failed_jobs: Vec<&PersonalizeEntry> = personalize
         .iter()
         .filter(|p| p.status != "COMPLETED")
         .collect();
-    let expected_jobs = prepared.personalize_jobs.len();
+    let expected_jobs = prepared.jobs.as_ref().map_or(0, |j| j.count as usize);
     if personalize.len() != expected_jobs {
         reasons.push(format!(
             "{} of {expected_jobs} Personalize deletion jobs reported back",
@@ -384,12 +404,15 @@ fn decide(
         return (Outcome::Completed, None);
     }
     let nothing_in_pinpoint = pinpoint_total > 0 && pinpoint_failed >= pinpoint_total;
-    let outcome =
-        if !failed_jobs.is_empty() || personalize.len() != expected_jobs || nothing_in_pinpoint {
-            Outcome::Failed
-        } else {
-            Outcome::Partial
-        };
+    let outcome = if broke.is_some()
+        || !failed_jobs.is_empty()
+        || personalize.len() != expected_jobs
+        || nothing_in_pinpoint
+    {
+        Outcome::Failed
+    } else {
+        Outcome::Partial
+    };
     (outcome, Some(reasons.join("; ")))
 }
 
@@ -434,13 +457,27 @@ mod tests {
                 ..Default::default()
             },
             request: request(),
-            personalize_jobs: (0..jobs).map(|i| spec(&format!("g{i}"))).collect(),
-            pinpoint_shards: vec![],
-            manifest: None,
-            shard_users: 50,
-            shard_count: 0,
-            shard_concurrency: 4,
+            jobs: (verdict == Verdict::Accepted).then(|| plan("jobs", jobs as u64)),
+            shards: (verdict == Verdict::Accepted).then(|| ShardPlan {
+                map: plan("shards", 1),
+                concurrency: 4,
+                users_per_shard: 50,
+            }),
             user_index: None,
+        }
+    }
+
+    fn plan(what: &str, count: u64) -> MapPlan {
+        MapPlan {
+            manifest: S3Ref {
+                bucket: "b".into(),
+                key: format!("work/x/{what}.json"),
+            },
+            results: ResultsLocation {
+                bucket: "b".into(),
+                prefix: format!("work/x/results/{what}"),
+            },
+            count,
         }
     }
 
@@ -461,9 +498,14 @@ mod tests {
                 updated_at: None,
                 next_poll_seconds: 1,
                 done: true,
+                polls: 1,
             }),
             error: None,
         }
+    }
+
+    fn found(jobs: Vec<JobItem>, shards: Vec<ShardItem>) -> Findings {
+        Findings { jobs, shards }
     }
 
     fn shard(app: &str, processed: u64, failed: u64) -> ShardItem {
@@ -487,14 +529,11 @@ mod tests {
         }
     }
 
-    fn input(
-        prepared: Option<Prepared>,
-        results: Option<(Vec<JobItem>, Vec<ShardItem>)>,
-    ) -> FinalizeInput {
+    fn input(prepared: Option<Prepared>) -> FinalizeInput {
         FinalizeInput {
             request: request(),
             prepared,
-            results,
+            results: None,
             error: None,
             execution: ExecutionFacts {
                 name: "erasure-x".into(),
@@ -506,10 +545,8 @@ mod tests {
     #[test]
     fn all_done_is_completed() {
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
             &["a".into()],
             "t1".into(),
         );
@@ -523,16 +560,15 @@ mod tests {
     #[test]
     fn a_written_receipt_reads_back_the_same() {
         let mut r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
             &["a".into()],
             "t1".into(),
         );
         r.purge = Some(Purge {
             request_object: "DELETED".into(),
             work_objects_deleted: 4,
+            incomplete: Some("time ran out".into()),
         });
         let text = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Receipt>(&text).unwrap(), r);
@@ -541,10 +577,11 @@ mod tests {
     #[test]
     fn a_failed_job_fails_the_request_with_its_reason() {
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((vec![job("FAILED", Some("bad csv"))], vec![shard("a", 3, 0)])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(
+                vec![job("FAILED", Some("bad csv"))],
+                vec![shard("a", 3, 0)],
+            )),
             &["a".into()],
             "t1".into(),
         );
@@ -557,10 +594,8 @@ mod tests {
     fn some_pinpoint_failures_are_partial_and_all_are_failed() {
         let ok_jobs = vec![job("COMPLETED", None)];
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((ok_jobs.clone(), vec![shard("a", 3, 1)])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(ok_jobs.clone(), vec![shard("a", 3, 1)])),
             &["a".into()],
             "t1".into(),
         );
@@ -570,10 +605,8 @@ mod tests {
         all_failed.applications[0].failed_users = 3;
         all_failed.applications[0].users_without_endpoints = 0;
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((ok_jobs, vec![all_failed])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(ok_jobs, vec![all_failed])),
             &["a".into()],
             "t1".into(),
         );
@@ -583,19 +616,15 @@ mod tests {
     #[test]
     fn a_missing_shard_or_app_is_never_silently_complete() {
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((vec![job("COMPLETED", None)], vec![])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(vec![job("COMPLETED", None)], vec![])),
             &["a".into()],
             "t1".into(),
         );
         assert_ne!(r.outcome, Outcome::Completed);
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 2)),
-                Some((vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 2))),
+            Some(&found(vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
             &["a".into()],
             "t1".into(),
         );
@@ -614,10 +643,8 @@ mod tests {
             }),
         };
         let r = Receipt::build(
-            &input(
-                Some(prepared(Verdict::Accepted, 1)),
-                Some((vec![job("COMPLETED", None)], vec![bad])),
-            ),
+            &input(Some(prepared(Verdict::Accepted, 1))),
+            Some(&found(vec![job("COMPLETED", None)], vec![bad])),
             &["a".into(), "b".into()],
             "t1".into(),
         );
@@ -626,20 +653,40 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_error_after_the_steps_ran_fails_the_request_and_keeps_what_they_did() {
+        let mut i = input(Some(prepared(Verdict::Accepted, 1)));
+        i.error = Some(CaughtError {
+            error: "States.ItemReaderFailed".into(),
+            cause: "the manifest could not be read".into(),
+        });
+        let r = Receipt::build(
+            &i,
+            Some(&found(vec![job("COMPLETED", None)], vec![shard("a", 3, 0)])),
+            &["a".into()],
+            "t1".into(),
+        );
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert!(r.reason.unwrap().contains("States.ItemReaderFailed"));
+        assert_eq!(r.personalize[0].status, "COMPLETED");
+        assert_eq!(r.pinpoint[0].users_processed, 3);
+    }
+
+    #[test]
     fn rejection_and_early_failure() {
         let r = Receipt::build(
-            &input(Some(prepared(Verdict::Rejected, 0)), None),
+            &input(Some(prepared(Verdict::Rejected, 0))),
+            None,
             &[],
             "t1".into(),
         );
         assert_eq!(r.outcome, Outcome::Rejected);
         assert!(r.reason.unwrap().contains("header"));
-        let mut i = input(None, None);
+        let mut i = input(None);
         i.error = Some(CaughtError {
             error: "NotFound".into(),
             cause: "request object is gone".into(),
         });
-        let r = Receipt::build(&i, &[], "t1".into());
+        let r = Receipt::build(&i, None, &[], "t1".into());
         assert_eq!(r.outcome, Outcome::Failed);
         assert!(r.reason.unwrap().contains("NotFound"));
     }

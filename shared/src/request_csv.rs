@@ -130,6 +130,15 @@ pub enum FileProblem {
         /// The configured limit.
         limit: u64,
     },
+    /// More distinct users than the configured limit (preparation's memory holds that many).
+    #[error("the file lists more than {limit} distinct users, the limit of one request (MaxRequestUsers); split it into several files")]
+    TooManyUsers {
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The object's name does not end in `.csv` (any case): it is not taken for a request file.
+    #[error("the object's name does not end in .csv; only CSV files are read as requests (nothing was read)")]
+    NotCsv,
 }
 
 impl FileProblem {
@@ -144,6 +153,8 @@ impl FileProblem {
             Self::NoIds => "NO_IDS",
             Self::BadRows { .. } => "BAD_ROWS",
             Self::TooLarge { .. } => "TOO_LARGE",
+            Self::TooManyUsers { .. } => "TOO_MANY_USERS",
+            Self::NotCsv => "NOT_CSV",
         }
     }
 }
@@ -179,6 +190,7 @@ enum Lex {
 /// Each valid, first-seen ID is handed to the callback exactly once, trimmed.
 pub struct RequestReader {
     policy: BadRowPolicy,
+    max_users: u64,
     lex: Lex,
     at_start: bool,
     head: Vec<u8>,
@@ -197,10 +209,17 @@ pub struct RequestReader {
 }
 
 impl RequestReader {
-    /// A reader applying `policy` to bad rows.
+    /// A reader applying `policy` to bad rows, with no limit on the number of users.
     pub fn new(policy: BadRowPolicy) -> Self {
+        Self::with_max_users(policy, u64::MAX)
+    }
+
+    /// A reader that rejects the file (`TOO_MANY_USERS`) once it holds more than `max_users`
+    /// distinct users: the memory of duplicate detection grows with them, and this bounds it.
+    pub fn with_max_users(policy: BadRowPolicy, max_users: u64) -> Self {
         RequestReader {
             policy,
+            max_users,
             lex: Lex::FieldStart,
             at_start: true,
             head: Vec::with_capacity(3),
@@ -433,6 +452,12 @@ impl RequestReader {
             }
             None => {
                 if self.seen.insert(id) {
+                    if self.stats.valid_users >= self.max_users {
+                        self.fatal = Some(FileProblem::TooManyUsers {
+                            limit: self.max_users,
+                        });
+                        return;
+                    }
                     self.stats.valid_users += 1;
                     on_id(id);
                 } else {
@@ -618,5 +643,26 @@ mod tests {
             let (ids, _) = ok(std::str::from_utf8(&out).unwrap());
             assert_eq!(ids, [id.trim()]);
         }
+    }
+
+    #[test]
+    fn more_distinct_users_than_the_limit_reject_the_file_but_duplicates_do_not_count() {
+        let read = |input: &str, limit: u64| {
+            let mut r = RequestReader::with_max_users(BadRowPolicy::RejectFile, limit);
+            let mut handed = 0u64;
+            r.push(input.as_bytes(), &mut |_| handed += 1);
+            let (stats, verdict) = r.finish(&mut |_| handed += 1);
+            (stats.valid_users, handed, verdict)
+        };
+        assert_eq!(read("USER_ID\na\nb\na\nb\n", 2), (2, 2, Ok(())));
+        let (users, handed, verdict) = read("USER_ID\na\nb\nc\nd\n", 2);
+        assert_eq!(
+            (users, handed),
+            (2, 2),
+            "nobody past the limit is handed on"
+        );
+        let problem = verdict.unwrap_err();
+        assert_eq!(problem.code(), "TOO_MANY_USERS");
+        assert!(problem.to_string().contains("more than 2 distinct users"));
     }
 }

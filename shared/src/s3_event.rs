@@ -14,24 +14,28 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
 pub enum Skip {
     /// Outside the request prefix (e.g. the workflow's own work objects or receipts).
     OutsidePrefix,
-    /// Not a .csv file.
-    NotCsv,
-    /// A folder placeholder.
+    /// An empty folder placeholder (a key ending in `/` with no bytes, as the S3 console's
+    /// "Create folder" makes): it holds no request.
     Folder,
 }
 
-/// Whether a decoded key is a request the workflow should take.
-pub fn classify(key: &str, request_prefix: &str) -> Result<(), Skip> {
+/// Whether a decoded key (of an object of `size` bytes) is a request the workflow takes. Every
+/// object under the prefix is, whatever its name: one that is not a `.csv` file is rejected by
+/// the workflow with a receipt that says so, never ignored in silence.
+pub fn classify(key: &str, size: u64, request_prefix: &str) -> Result<(), Skip> {
     if !key.starts_with(request_prefix) {
         return Err(Skip::OutsidePrefix);
     }
-    if key.ends_with('/') {
+    if key.ends_with('/') && size == 0 {
         return Err(Skip::Folder);
     }
-    if !key.to_ascii_lowercase().ends_with(".csv") {
-        return Err(Skip::NotCsv);
-    }
     Ok(())
+}
+
+/// Whether a key names a CSV file (`.csv` in any case: `users.CSV` is one).
+pub fn is_csv(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() >= 4 && b[b.len() - 4..].eq_ignore_ascii_case(b".csv")
 }
 
 #[cfg(test)]
@@ -53,22 +57,47 @@ mod tests {
     }
 
     #[test]
-    fn only_csv_files_under_the_request_prefix_are_requests() {
-        assert_eq!(classify("requests/a.csv", "requests/"), Ok(()));
-        assert_eq!(classify("requests/sub/A.CSV", "requests/"), Ok(()));
+    fn every_object_under_the_request_prefix_is_a_request_but_an_empty_folder() {
+        assert_eq!(classify("requests/a.csv", 5, "requests/"), Ok(()));
+        assert_eq!(classify("requests/sub/A.CSV", 5, "requests/"), Ok(()));
+        // Not a CSV file: still a request (the workflow rejects it visibly).
+        assert_eq!(classify("requests/a.txt", 5, "requests/"), Ok(()));
+        assert_eq!(classify("requests/a.csv", 0, "requests/"), Ok(()));
         assert_eq!(
-            classify("work/x/part-000.csv", "requests/"),
+            classify("work/x/part-000.csv", 5, "requests/"),
             Err(Skip::OutsidePrefix)
         );
         assert_eq!(
-            classify("receipts/x.json", "requests/"),
+            classify("receipts/x.json", 5, "requests/"),
             Err(Skip::OutsidePrefix)
         );
-        assert_eq!(classify("requests/a.txt", "requests/"), Err(Skip::NotCsv));
-        assert_eq!(classify("requests/dir/", "requests/"), Err(Skip::Folder));
+        assert_eq!(classify("requests/dir/", 0, "requests/"), Err(Skip::Folder));
+        assert_eq!(classify("requests/dir/", 3, "requests/"), Ok(()));
         assert_eq!(
-            classify("requestsX/a.csv", "requests/"),
+            classify("requestsX/a.csv", 5, "requests/"),
             Err(Skip::OutsidePrefix)
         );
+    }
+
+    #[test]
+    fn csv_names_in_any_case() {
+        for yes in [
+            "requests/a.csv",
+            "requests/b.CSV",
+            "requests/c.Csv",
+            "x.csv",
+        ] {
+            assert!(is_csv(yes), "{yes}");
+        }
+        for no in [
+            "requests/a.txt",
+            "requests/a.csv.gz",
+            "requests/csv",
+            "requests/é.cs",
+            "é",
+            "",
+        ] {
+            assert!(!is_csv(no), "{no}");
+        }
     }
 }

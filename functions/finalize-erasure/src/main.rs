@@ -1,9 +1,10 @@
 //! Decides the request's outcome and writes its receipt. Invoked by the state machine with what
-//! the workflow reached, or by EventBridge when an execution was stopped or timed out before it
-//! got here.
+//! the workflow reached, or by EventBridge when an execution ended (stopped, timed out, failed)
+//! before it got here.
 
 use erasure::aws::{load_config, s3_client, ssm, PersonalizeClient};
-use erasure::steps::finalize::{dispatch, FinalizeConfig};
+use erasure::steps::erase::invocation_deadline;
+use erasure::steps::finalize::{dispatch, Clients, FinalizeConfig};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -13,9 +14,18 @@ async fn main() -> Result<(), Error> {
     let conf = load_config().await;
     let s3 = s3_client(&conf);
     let personalize = PersonalizeClient::new(&conf);
+    let clients = Clients {
+        s3: &s3,
+        personalize: &personalize,
+    };
     let hasher = ssm::user_hasher(&conf).await?;
-    run(service_fn(|ev: LambdaEvent<_>| {
-        dispatch(&cfg, &s3, &personalize, hasher.as_ref(), ev.payload)
+    run(service_fn(|ev: LambdaEvent<serde_json::Value>| {
+        let deadline = invocation_deadline(
+            ev.context.deadline(),
+            std::time::SystemTime::now(),
+            cfg.function_timeout,
+        );
+        dispatch(&cfg, &clients, hasher.as_ref(), Some(deadline), ev.payload)
     }))
     .await
 }

@@ -117,6 +117,37 @@ pub async fn find_by_name(
     }
 }
 
+/// Every data deletion job of a dataset group, by name (ListDataDeletionJobs, all pages): one
+/// listing serves all the request's jobs in that group.
+pub async fn jobs_by_name(
+    client: &Client,
+    dataset_group_arn: &str,
+) -> Result<std::collections::HashMap<String, String>, ErasureError> {
+    let mut found = std::collections::HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_data_deletion_jobs()
+            .dataset_group_arn(dataset_group_arn)
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListDataDeletionJobs", &e, true))?;
+        for j in page.data_deletion_jobs() {
+            if let (Some(name), Some(arn)) = (j.job_name(), j.data_deletion_job_arn()) {
+                found
+                    .entry(name.to_string())
+                    .or_insert_with(|| arn.to_string());
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(found),
+        }
+    }
+}
+
 /// Describes a job.
 pub async fn describe(client: &Client, job_arn: &str) -> Result<JobDescription, ErasureError> {
     let out = client

@@ -75,27 +75,47 @@ pub async fn put(
         .map_err(|e| from_sdk("PutObject", &e, true))
 }
 
+/// How far a purge of a prefix got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Object versions and delete markers deleted.
+    pub deleted: u64,
+    /// Why it stopped before the prefix was empty, if it did.
+    pub incomplete: Option<String>,
+}
+
 /// Deletes every version and delete marker of every object under a prefix (the workflow's own
-/// work folder of a request): in a versioned bucket a plain delete only hides the data.
+/// work folder of a request): in a versioned bucket a plain delete only hides the data. It lists
+/// up to 1,000 versions at a time and deletes them with one DeleteObjects call ("DeleteObjects":
+/// up to 1,000 keys a request, each named with its version ID), until the prefix is empty or
+/// `stop_by` is reached; a refused delete stops it too. It never fails on a refused delete or a
+/// deadline: it says so in [`Purged::incomplete`] (the bucket's lifecycle rule expires the rest).
 pub async fn purge_prefix(
     client: &Client,
     bucket: &str,
     prefix: &str,
-) -> Result<u64, ErasureError> {
-    let mut deleted = 0;
-    let mut key_marker = None;
-    let mut version_marker = None;
+    stop_by: Option<std::time::SystemTime>,
+) -> Result<Purged, ErasureError> {
+    let mut done = Purged::default();
     loop {
+        if stop_by.is_some_and(|t| std::time::SystemTime::now() >= t) {
+            done.incomplete = Some(format!(
+                "the function's time ran out after {} object versions",
+                done.deleted
+            ));
+            return Ok(done);
+        }
+        // Every page starts from the beginning: what the last page named is gone by now.
         let page = client
             .list_object_versions()
             .bucket(bucket)
             .prefix(prefix)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
+            .max_keys(crate::limits::DELETE_BATCH as i32)
             .send()
             .await
             .map_err(|e| from_sdk("ListObjectVersions", &e, true))?;
-        let versions = page
+        let mut batch = Vec::new();
+        let listed = page
             .versions()
             .iter()
             .map(|v| (v.key(), v.version_id()))
@@ -104,17 +124,55 @@ pub async fn purge_prefix(
                     .iter()
                     .map(|m| (m.key(), m.version_id())),
             );
-        for (key, version) in versions {
-            if let Some(key) = key {
-                delete_version(client, bucket, key, version).await?;
-                deleted += 1;
-            }
+        for (key, version) in listed {
+            let Some(key) = key else { continue };
+            let id = aws_sdk_s3::types::ObjectIdentifier::builder()
+                .key(key)
+                .set_version_id(
+                    version
+                        .filter(|v| !v.is_empty() && *v != "null")
+                        .map(str::to_string),
+                )
+                .build()
+                .map_err(|e| ErasureError::Invalid(format!("DeleteObjects: {e}")))?;
+            batch.push(id);
         }
-        if page.is_truncated() != Some(true) {
-            return Ok(deleted);
+        if batch.is_empty() {
+            return Ok(done);
         }
-        key_marker = page.next_key_marker().map(str::to_string);
-        version_marker = page.next_version_id_marker().map(str::to_string);
+        let n = batch.len() as u64;
+        let delete = aws_sdk_s3::types::Delete::builder()
+            .set_objects(Some(batch))
+            .quiet(true)
+            .build()
+            .map_err(|e| ErasureError::Invalid(format!("DeleteObjects: {e}")))?;
+        let out = match client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => match from_sdk("DeleteObjects", &e, true) {
+                ErasureError::Forbidden(m) => {
+                    done.incomplete = Some(format!("the delete was refused ({m})"));
+                    return Ok(done);
+                }
+                other => return Err(other),
+            },
+        };
+        // Quiet mode lists only the keys that could not be deleted, with S3's error code.
+        let refused = out.errors();
+        done.deleted += n - refused.len() as u64;
+        if let Some(first) = refused.first() {
+            done.incomplete = Some(format!(
+                "{} object versions could not be deleted (first: {})",
+                refused.len(),
+                first.code().unwrap_or("unknown error")
+            ));
+            return Ok(done);
+        }
     }
 }
 
@@ -318,5 +376,133 @@ impl PieceWriter {
                 .send()
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+    use aws_sdk_s3::types::{DeleteMarkerEntry, Error as S3Error, ObjectVersion};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A bucket of `versions` object versions and `markers` delete markers under one prefix, as
+    /// ListObjectVersions pages them (at most `max_keys` at a time); DeleteObjects removes what
+    /// it names, refusing the keys `refuse` matches.
+    fn bucket_with(
+        versions: usize,
+        markers: usize,
+        refuse: fn(&str) -> bool,
+    ) -> (aws_sdk_s3::Client, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let left = Arc::new(AtomicUsize::new(versions + markers));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (l1, l2, c) = (left.clone(), left.clone(), calls.clone());
+        let list = mock!(aws_sdk_s3::Client::list_object_versions).then_output(move || {
+            let n = l1.load(Ordering::SeqCst);
+            let page = n.min(crate::limits::DELETE_BATCH);
+            let mut out = ListObjectVersionsOutput::builder().is_truncated(n > page);
+            for i in 0..page {
+                let key = format!("work/r/k{i}");
+                if i % 10 == 0 && i / 10 < markers {
+                    out = out.delete_markers(
+                        DeleteMarkerEntry::builder()
+                            .key(key)
+                            .version_id(format!("m{i}"))
+                            .build(),
+                    );
+                } else {
+                    out = out.versions(
+                        ObjectVersion::builder()
+                            .key(key)
+                            .version_id(format!("v{i}"))
+                            .build(),
+                    );
+                }
+            }
+            out.build()
+        });
+        let delete = mock!(aws_sdk_s3::Client::delete_objects)
+            .match_requests(move |r| {
+                c.fetch_add(1, Ordering::SeqCst);
+                let named = r.delete().map(|d| d.objects().len()).unwrap_or(0);
+                assert!(
+                    named <= crate::limits::DELETE_BATCH,
+                    "{named} keys in one call"
+                );
+                assert!(r.delete().and_then(|d| d.quiet()) == Some(true));
+                assert!(r
+                    .delete()
+                    .is_some_and(|d| d.objects().iter().all(|o| o.version_id().is_some())));
+                true
+            })
+            .then_output(move || {
+                // Every key but the refused ones goes.
+                let n = l2.load(Ordering::SeqCst).min(crate::limits::DELETE_BATCH);
+                let refused: Vec<usize> =
+                    (0..n).filter(|i| refuse(&format!("work/r/k{i}"))).collect();
+                l2.fetch_sub(n - refused.len(), Ordering::SeqCst);
+                let mut out = DeleteObjectsOutput::builder();
+                for i in refused {
+                    out = out.errors(
+                        S3Error::builder()
+                            .key(format!("work/r/k{i}"))
+                            .code("AccessDenied")
+                            .build(),
+                    );
+                }
+                out.build()
+            });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&list, &delete]);
+        (client, left, calls)
+    }
+
+    #[tokio::test]
+    async fn a_purge_deletes_every_version_and_marker_a_thousand_at_a_time() {
+        let (client, left, calls) = bucket_with(2_450, 50, |_| false);
+        let done = purge_prefix(&client, "b", "work/r/", None).await.unwrap();
+        assert_eq!(
+            done,
+            Purged {
+                deleted: 2_500,
+                incomplete: None
+            }
+        );
+        assert_eq!(left.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "2,500 versions: three DeleteObjects calls"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_delete_stops_the_purge_and_says_so_instead_of_failing() {
+        let (client, left, _) = bucket_with(1_500, 0, |k| k == "work/r/k7");
+        let done = purge_prefix(&client, "b", "work/r/", None).await.unwrap();
+        assert_eq!(done.deleted, 999);
+        let why = done.incomplete.expect("incomplete");
+        assert!(
+            why.contains("1 object versions could not be deleted") && why.contains("AccessDenied"),
+            "{why}"
+        );
+        assert_eq!(left.load(Ordering::SeqCst), 501);
+    }
+
+    #[tokio::test]
+    async fn a_purge_past_its_time_stops_and_says_so() {
+        let (client, left, calls) = bucket_with(10, 0, |_| false);
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+        let done = purge_prefix(&client, "b", "work/r/", Some(past))
+            .await
+            .unwrap();
+        assert_eq!(done.deleted, 0);
+        assert!(done.incomplete.unwrap().contains("time ran out"));
+        assert_eq!(
+            (left.load(Ordering::SeqCst), calls.load(Ordering::SeqCst)),
+            (10, 0)
+        );
     }
 }

@@ -11,6 +11,7 @@ use crate::aws::pinpoint::{self, UserErasure};
 use crate::aws::s3;
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
+use crate::limits;
 use crate::naming::RequestId;
 use crate::payload::{AppShardResult, ShardResult, ShardSpec};
 use crate::rate_limit::RateLimiter;
@@ -65,7 +66,7 @@ impl EraseConfig {
             });
         }
         Ok(EraseConfig {
-            application_ids: config::list("PINPOINT_APPLICATION_IDS")?,
+            application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
             rate_per_second: account_rate / shards_at_once,
             concurrency: config::number("PINPOINT_CONCURRENCY", 16usize)?.max(1),
             max_attempts: config::number("PINPOINT_MAX_ATTEMPTS", 8u32)?.max(1),
@@ -104,6 +105,16 @@ pub async fn handle(
 ) -> Result<ShardResult, ErasureError> {
     let id = RequestId::parse(&shard.request_id)
         .ok_or_else(|| ErasureError::Invalid("the shard has a malformed request ID".into()))?;
+    if cfg.application_ids.is_empty() {
+        // No Pinpoint application configured (Pinpoint's resources are no longer reachable for
+        // most accounts): nothing to call, nothing to record.
+        return Ok(ShardResult {
+            index: shard.index,
+            users: shard.users,
+            applications: Vec::new(),
+            complete: true,
+        });
+    }
     let progress_key = id.shard_progress_key(&cfg.work_prefix, shard.index);
     let mut progress: ShardProgress = match s3::read_object(s3c, &shard.bucket, &progress_key).await
     {
@@ -119,6 +130,10 @@ pub async fn handle(
     // A new execution for the same request (an operator's redrive) tries again the users an
     // earlier one recorded as failed; users already erased are never asked again.
     let redriven = shard.execution.is_some() && progress.execution != shard.execution;
+    if redriven {
+        // A new child execution: a history of its own, so its own hand-back rounds.
+        progress.handbacks = 0;
+    }
     if redriven && progress.applications.iter().any(|a| !a.failed.is_empty()) {
         for a in &mut progress.applications {
             let failed = std::mem::take(&mut a.failed);
@@ -174,14 +189,21 @@ pub async fn handle(
         {
             continue;
         }
-        match pinpoint::check_application(client, &app).await {
+        // A shard handed back too often gives its remaining users up as failed (listed, with
+        // this reason) rather than loop on: each round adds to its child execution's history,
+        // which AWS caps at 25,000 events (docs/LIMITS.md).
+        let usable = if progress.handbacks >= limits::MAX_SHARD_HANDBACKS {
+            Err(ErasureError::Service(HANDBACKS_SPENT.into()))
+        } else {
+            pinpoint::check_application(client, &app).await
+        };
+        match usable {
             Ok(()) => {
                 // Users an earlier execution recorded as failed, first (see `redriven`).
                 while !progress.applications[ai].retry.is_empty() {
                     if progressed && near(deadline, cfg.handback_margin) {
-                        save(s3c, &shard.bucket, &progress_key, &progress).await?;
                         tracing::info!(request_id = %id, shard = shard.index, "deadline near: handing the rest of the shard back");
-                        return Ok(progress.result(&shard, false));
+                        return hand_back(s3c, &shard, &progress_key, &mut progress).await;
                     }
                     let batch: Vec<u64> = progress.applications[ai]
                         .retry
@@ -225,18 +247,17 @@ pub async fn handle(
                     a.retry
                         .retain(|i| (*i as usize) < users.len() && !handled.contains(i));
                     progressed |= !handled.is_empty();
-                    save(s3c, &shard.bucket, &progress_key, &progress).await?;
                     if out_of_time {
                         tracing::warn!(request_id = %id, shard = shard.index, application_id = %app, "still throttled near the deadline: handing the rest of the shard back");
-                        return Ok(progress.result(&shard, false));
+                        return hand_back(s3c, &shard, &progress_key, &mut progress).await;
                     }
+                    save(s3c, &shard.bucket, &progress_key, &progress).await?;
                 }
                 while (progress.applications[ai].done as usize) < users.len() {
                     // Hand back only after some progress in this invocation, so the loop always ends.
                     if progressed && near(deadline, cfg.handback_margin) {
-                        save(s3c, &shard.bucket, &progress_key, &progress).await?;
                         tracing::info!(request_id = %id, shard = shard.index, "deadline near: handing the rest of the shard back");
-                        return Ok(progress.result(&shard, false));
+                        return hand_back(s3c, &shard, &progress_key, &mut progress).await;
                     }
                     let from = progress.applications[ai].done as usize;
                     let to = (from + CHECKPOINT_USERS).min(users.len());
@@ -281,21 +302,22 @@ pub async fn handle(
                     a.done = finished as u64;
                     a.ahead.retain(|i| *i >= finished as u64);
                     progressed |= finished > from;
-                    save(s3c, &shard.bucket, &progress_key, &progress).await?;
                     if finished < to {
                         tracing::warn!(request_id = %id, shard = shard.index, application_id = %app, "still throttled near the deadline: handing the rest of the shard back");
-                        return Ok(progress.result(&shard, false));
+                        return hand_back(s3c, &shard, &progress_key, &mut progress).await;
                     }
+                    save(s3c, &shard.bucket, &progress_key, &progress).await?;
                 }
             }
             // Retrying the shard later may work: let Step Functions do it.
             Err(e) if e.is_retryable() => return Err(e),
             Err(e) => {
-                let why = match e {
+                let why = match &e {
                     ErasureError::NotFound(_) => "application not found",
                     ErasureError::Forbidden(_) => {
                         "access denied (missing permission, or Pinpoint engagement features ended for this account)"
                     }
+                    ErasureError::Service(m) if m == HANDBACKS_SPENT => HANDBACKS_SPENT,
                     _ => "application check failed",
                 };
                 tracing::error!(application_id = %app, error = %e, "Pinpoint application unusable; its users are recorded as failed");
@@ -388,6 +410,23 @@ pub async fn recorded(
 /// Users erased between two progress records: what a crash can make the retry redo.
 const CHECKPOINT_USERS: usize = 100;
 
+/// Why users of a shard handed back `limits::MAX_SHARD_HANDBACKS` times are given up.
+const HANDBACKS_SPENT: &str =
+    "the shard was handed back at its deadline too many times (throttled for hours)";
+
+/// Saves the shard's progress with one more hand-back counted, and returns `complete: false`:
+/// the state machine calls the step again for the rest.
+async fn hand_back(
+    s3c: &aws_sdk_s3::Client,
+    shard: &ShardSpec,
+    progress_key: &str,
+    progress: &mut ShardProgress,
+) -> Result<ShardResult, ErasureError> {
+    progress.handbacks += 1;
+    save(s3c, &shard.bucket, progress_key, progress).await?;
+    Ok(progress.result(shard, false))
+}
+
 /// How far a shard got, kept in its progress object (user positions, never IDs).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -397,6 +436,13 @@ struct ShardProgress {
     /// The execution that last worked on the shard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     execution: Option<String>,
+    /// Times the shard was handed back unfinished (bounded by `limits::MAX_SHARD_HANDBACKS`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    handbacks: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]

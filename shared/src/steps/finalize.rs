@@ -1,24 +1,23 @@
 //! Finalisation: decide the outcome, write the receipt.
 
-use crate::aws::{personalize, s3};
+use std::time::{Duration, SystemTime};
+
+use crate::aws::s3;
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::evidence::{failed_evidence_line, split_failed_line, FAILED_HEADER};
+use crate::limits;
 use crate::naming::RequestId;
-use crate::payload::{
-    CaughtError, FinalizeInput, FinalizeOutput, S3Ref, ShardResult, ShardSpec, Verdict,
-};
-use crate::payload::{EvidenceFile, Prepared};
-use crate::payload::{
-    ExecutionFacts, ExecutionInput, JobItem, JobRef, JobStatus, ShardItem, StatusChangeEvent,
-};
-use crate::receipt::{Evidence, Outcome, Purge, Receipt};
-use crate::steps::now_rfc3339;
-use crate::steps::{epoch_rfc3339, erase};
+use crate::payload::{EvidenceFile, ExecutionFacts, ExecutionInput, Prepared, StatusChangeEvent};
+use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref, Verdict};
+use crate::receipt::{Evidence, Findings, Outcome, Purge, Receipt};
+use crate::steps::findings::gather;
+use crate::steps::{epoch_rfc3339, now_rfc3339};
 use crate::user_hash::{UserHasher, ALGORITHM};
-use futures::StreamExt;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+
+/// Time kept back from the purge for writing the receipt after it.
+const RECEIPT_MARGIN: Duration = Duration::from_secs(60);
 
 /// Settings of finalisation.
 #[derive(Debug, Clone)]
@@ -31,10 +30,13 @@ pub struct FinalizeConfig {
     pub work_prefix: String,
     /// Object Lock on receipts: mode (GOVERNANCE or COMPLIANCE) and days, or none.
     pub lock: Option<(String, u64)>,
+    /// The function's timeout: the deadline when the runtime reports none that is usable.
+    pub function_timeout: Duration,
 }
 
 impl FinalizeConfig {
-    /// Reads RECEIPT_PREFIX, PINPOINT_APPLICATION_IDS, WORK_PREFIX, RECEIPT_LOCK_MODE, RECEIPT_LOCK_DAYS.
+    /// Reads RECEIPT_PREFIX, PINPOINT_APPLICATION_IDS (may be empty), WORK_PREFIX,
+    /// RECEIPT_LOCK_MODE, RECEIPT_LOCK_DAYS and FUNCTION_TIMEOUT_SECONDS.
     pub fn from_env() -> Result<Self, ConfigError> {
         let mode = config::or_default("RECEIPT_LOCK_MODE", "NONE").to_ascii_uppercase();
         let lock = match mode.as_str() {
@@ -49,115 +51,109 @@ impl FinalizeConfig {
         };
         Ok(FinalizeConfig {
             receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
-            application_ids: config::list("PINPOINT_APPLICATION_IDS")?,
+            application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,
             lock,
+            function_timeout: Duration::from_secs(config::number(
+                "FUNCTION_TIMEOUT_SECONDS",
+                900u64,
+            )?),
         })
     }
 }
 
-/// Writes the evidence, deletes the request's copies of user IDs when nothing is left to do with
-/// them, writes the receipt and returns the outcome.
+/// The AWS clients finalisation uses.
+pub struct Clients<'a> {
+    /// S3: manifests, results, progress, evidence, receipt, purge.
+    pub s3: &'a aws_sdk_s3::Client,
+    /// Personalize: jobs found by name.
+    pub personalize: &'a aws_sdk_personalize::Client,
+}
+
+/// Gathers what the erasure steps did, writes the evidence, deletes the request's copies of user
+/// IDs when nothing is left to do with them, writes the receipt and returns the outcome.
 pub async fn handle(
     cfg: &FinalizeConfig,
-    client: &aws_sdk_s3::Client,
+    clients: &Clients<'_>,
     hasher: Option<&UserHasher>,
+    deadline: Option<SystemTime>,
     input: FinalizeInput,
 ) -> Result<FinalizeOutput, ErasureError> {
     let id = RequestId::parse(&input.request.request_id).ok_or_else(|| {
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
-    let input = with_shard_results(cfg, client, &id, input).await?;
-    let receipt = Receipt::build(&input, &cfg.application_ids, now_rfc3339());
-    conclude(cfg, client, hasher, &id, &input, receipt).await
-}
-
-/// Progress objects read at once when the shards' results are gathered.
-const PROGRESS_READS: usize = 32;
-
-/// The Pinpoint map reads its shards from the manifest and hands back only each shard's index
-/// and, for a shard that failed for good, the error's name: a full result per shard would not
-/// fit in a state payload for millions of users. The counts come from each shard's progress
-/// object, the shard list from the prepared copy of the request in S3. A shard with neither an
-/// error nor a finished progress record counts as failed (`ShardNotFinished`), never as done.
-async fn with_shard_results(
-    cfg: &FinalizeConfig,
-    client: &aws_sdk_s3::Client,
-    id: &RequestId,
-    mut input: FinalizeInput,
-) -> Result<FinalizeInput, ErasureError> {
-    let from_manifest = input.prepared.as_ref().is_some_and(|p| {
-        p.verdict == Verdict::Accepted && p.shard_count > 0 && p.pinpoint_shards.is_empty()
-    });
-    let Some((jobs, items)) = input.results.take().filter(|_| from_manifest) else {
-        return Ok(input);
-    };
-    let bytes = s3::read_object(
-        client,
-        &input.request.bucket,
-        &id.prepared_key(&cfg.work_prefix),
-    )
-    .await?;
-    let full: Prepared = serde_json::from_slice(&bytes).map_err(|_| {
-        ErasureError::Invalid("the prepared copy of the request is unreadable".into())
-    })?;
-    let errors: HashMap<u32, CaughtError> = items
-        .into_iter()
-        .filter_map(|i| i.error.map(|e| (i.index, e)))
-        .collect();
-    let recorded: Vec<Result<(ShardSpec, Option<ShardResult>), ErasureError>> =
-        futures::stream::iter(full.pinpoint_shards.iter().cloned())
-            .map(|spec| async move {
-                let r = erase::recorded(client, id, &cfg.work_prefix, &spec).await?;
-                Ok((spec, r))
-            })
-            .buffered(PROGRESS_READS)
-            .collect()
-            .await;
-    let mut shards = Vec::with_capacity(recorded.len());
-    for r in recorded {
-        let (spec, result) = r?;
-        let (applications, error) = match (errors.get(&spec.index), result) {
-            (Some(e), _) => (Vec::new(), Some(e.clone())),
-            (None, Some(r)) if r.complete => (r.applications, None),
-            (None, _) => (
-                Vec::new(),
-                Some(CaughtError {
-                    error: "ShardNotFinished".into(),
-                    cause: "the shard's progress record does not say it finished".into(),
-                }),
-            ),
-        };
-        shards.push(ShardItem {
-            index: spec.index,
-            users: spec.users,
-            applications,
-            error,
-        });
+    // A retried invocation (the last one timed out, or failed after writing the receipt) finds
+    // the receipt it wrote: it finishes that receipt's purge instead of gathering again from
+    // work objects the purge may already have deleted.
+    let key = id.receipt_key_for(&cfg.receipt_prefix, &input.execution.name);
+    if let Some(earlier) = read_receipt(clients.s3, &input.request.bucket, &key).await? {
+        tracing::info!(request_id = %id, "the receipt exists; finishing what it left to do");
+        return finish(cfg, clients.s3, &id, &input, earlier, deadline).await;
     }
-    input.results = Some((jobs, shards));
-    input.prepared = Some(full);
-    Ok(input)
+    let found = match accepted(input.prepared.as_ref()) {
+        Some(p) => Some(
+            gather(
+                clients.s3,
+                clients.personalize,
+                &id,
+                &cfg.work_prefix,
+                p,
+                input.results.as_deref(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let receipt = Receipt::build(&input, found.as_ref(), &cfg.application_ids, now_rfc3339());
+    conclude(
+        cfg,
+        clients.s3,
+        hasher,
+        &id,
+        &input,
+        found.as_ref(),
+        receipt,
+        deadline,
+    )
+    .await
 }
 
-/// Writes the evidence, purges what may go, writes the receipt.
+/// The receipt of this execution, if it was written already.
+async fn read_receipt(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Receipt>, ErasureError> {
+    match s3::read_object(client, bucket, key).await {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| ErasureError::Invalid(format!("the receipt {key} is unreadable"))),
+        Err(ErasureError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn accepted(prepared: Option<&Prepared>) -> Option<&Prepared> {
+    prepared.filter(|p| p.verdict == Verdict::Accepted)
+}
+
+/// Writes the evidence, purges what may go (within the time left), writes the receipt.
+#[allow(clippy::too_many_arguments)]
 async fn conclude(
     cfg: &FinalizeConfig,
     client: &aws_sdk_s3::Client,
     hasher: Option<&UserHasher>,
     id: &RequestId,
     input: &FinalizeInput,
+    found: Option<&Findings>,
     mut receipt: Receipt,
+    deadline: Option<SystemTime>,
 ) -> Result<FinalizeOutput, ErasureError> {
-    let id = id.clone();
     let bucket = input.request.bucket.clone();
-    let lock = cfg.lock.as_ref().map(|(mode, days)| {
-        let until = std::time::SystemTime::now() + std::time::Duration::from_secs(days * 86_400);
-        (mode.as_str(), aws_smithy_types::DateTime::from(until))
-    });
+    let lock = lock_until(cfg);
 
     if let Some(h) = hasher {
-        let failed = write_failed_evidence(client, &bucket, &id, cfg, h, input, lock).await?;
+        let failed = write_failed_evidence(client, &bucket, id, cfg, h, found, lock).await?;
         let prepared = input.prepared.as_ref();
         if let Some(ix) = prepared.and_then(|p| p.user_index.as_ref()) {
             if let Some((mode, until)) = lock {
@@ -166,86 +162,194 @@ async fn conclude(
         }
         receipt.evidence = Some(Evidence {
             hash_algorithm: ALGORITHM.into(),
-            shard_users: prepared.map(|p| p.shard_users).unwrap_or(0),
+            shard_users: prepared
+                .and_then(|p| p.shards.as_ref())
+                .map_or(0, |s| s.users_per_shard),
             user_index: prepared.and_then(|p| p.user_index.clone()),
             failed_users: failed,
         });
     }
-    receipt.purge = Some(purge(client, &id, cfg, input, receipt.outcome).await?);
+    if purges(receipt.outcome) {
+        // Written before anything is deleted, so the record of what was done never depends on
+        // the purge: a later version of the receipt says what the purge deleted.
+        receipt.purge = Some(Purge {
+            request_object: PURGE_PENDING.into(),
+            work_objects_deleted: 0,
+            incomplete: Some("the purge runs after this version of the receipt".into()),
+        });
+        write_receipt(cfg, client, id, &bucket, &receipt).await?;
+        return finish(cfg, client, id, input, receipt, deadline).await;
+    }
+    receipt.purge = Some(Purge {
+        request_object: "KEPT".into(),
+        work_objects_deleted: 0,
+        incomplete: None,
+    });
+    write_receipt(cfg, client, id, &bucket, &receipt).await
+}
 
+/// `requestObject` of a receipt written before its purge ran.
+const PURGE_PENDING: &str = "PENDING";
+
+/// Whether a request with this outcome has nothing left to do with its copies of user IDs.
+fn purges(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Completed | Outcome::Rejected)
+}
+
+/// Runs the purge a receipt still has pending (within the time left) and writes the receipt
+/// again with what it deleted; a receipt with nothing pending is returned as it is.
+async fn finish(
+    cfg: &FinalizeConfig,
+    client: &aws_sdk_s3::Client,
+    id: &RequestId,
+    input: &FinalizeInput,
+    mut receipt: Receipt,
+    deadline: Option<SystemTime>,
+) -> Result<FinalizeOutput, ErasureError> {
+    let bucket = input.request.bucket.clone();
+    let pending = receipt
+        .purge
+        .as_ref()
+        .is_some_and(|p| p.request_object == PURGE_PENDING);
+    if !pending {
+        return Ok(output(cfg, id, &bucket, &receipt));
+    }
+    let stop_by = deadline.map(|d| d.checked_sub(RECEIPT_MARGIN).unwrap_or(d));
+    receipt.purge = Some(purge(client, id, cfg, input, stop_by).await?);
+    write_receipt(cfg, client, id, &bucket, &receipt).await
+}
+
+/// Writes the receipt (locked when a lock is configured) and says where it is.
+async fn write_receipt(
+    cfg: &FinalizeConfig,
+    client: &aws_sdk_s3::Client,
+    id: &RequestId,
+    bucket: &str,
+    receipt: &Receipt,
+) -> Result<FinalizeOutput, ErasureError> {
     let key = id.receipt_key_for(&cfg.receipt_prefix, &receipt.execution_name);
     let body =
-        serde_json::to_vec_pretty(&receipt).map_err(|e| ErasureError::Invalid(e.to_string()))?;
-    s3::put_locked(client, &bucket, &key, body, "application/json", lock).await?;
+        serde_json::to_vec_pretty(receipt).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    s3::put_locked(
+        client,
+        bucket,
+        &key,
+        body,
+        "application/json",
+        lock_until(cfg),
+    )
+    .await?;
     tracing::info!(
         request_id = %id,
         outcome = ?receipt.outcome,
         receipt = %key,
         "receipt written"
     );
-    Ok(FinalizeOutput {
-        outcome: receipt.outcome,
-        reason: receipt.reason,
-        receipt: S3Ref {
-            bucket: input.request.bucket.clone(),
-            key,
-        },
+    Ok(output(cfg, id, bucket, receipt))
+}
+
+/// Object Lock retention for what is written now, when a lock is configured.
+fn lock_until(cfg: &FinalizeConfig) -> Option<(&str, aws_smithy_types::DateTime)> {
+    cfg.lock.as_ref().map(|(mode, days)| {
+        let until = SystemTime::now() + Duration::from_secs(days * 86_400);
+        (mode.as_str(), aws_smithy_types::DateTime::from(until))
     })
 }
 
+/// What the finalize step hands back to the state machine.
+fn output(cfg: &FinalizeConfig, id: &RequestId, bucket: &str, receipt: &Receipt) -> FinalizeOutput {
+    FinalizeOutput {
+        outcome: receipt.outcome,
+        // The state already holds the error it came from; the whole reason is in the receipt.
+        reason: receipt
+            .reason
+            .clone()
+            .map(|r| limits::truncate_chars(r, limits::MAX_OUTPUT_REASON_CHARS)),
+        receipt: S3Ref {
+            bucket: bucket.to_string(),
+            key: id.receipt_key_for(&cfg.receipt_prefix, &receipt.execution_name),
+        },
+    }
+}
+
 /// The function's entry: the state machine's [`FinalizeInput`], or EventBridge's status-change
-/// event for an execution that was stopped or timed out.
+/// event for an execution that ended without reaching the finalize step.
 pub async fn dispatch(
     cfg: &FinalizeConfig,
-    client: &aws_sdk_s3::Client,
-    personalize_client: &aws_sdk_personalize::Client,
+    clients: &Clients<'_>,
     hasher: Option<&UserHasher>,
+    deadline: Option<SystemTime>,
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, ErasureError> {
     use crate::telemetry::{request_span, Instrument};
     let invalid = |e: serde_json::Error| ErasureError::Invalid(format!("unexpected input: {e}"));
     if payload.get("detail-type").is_some() {
         let event: StatusChangeEvent = serde_json::from_value(payload).map_err(invalid)?;
-        let out = handle_status_change(cfg, client, personalize_client, hasher, event).await?;
+        let out = handle_status_change(cfg, clients, hasher, deadline, event).await?;
         return serde_json::to_value(out).map_err(invalid);
     }
     let input: FinalizeInput = serde_json::from_value(payload).map_err(invalid)?;
     let span = request_span(&input);
-    let out = handle(cfg, client, hasher, input).instrument(span).await?;
+    let out = handle(cfg, clients, hasher, deadline, input)
+        .instrument(span)
+        .await?;
     serde_json::to_value(out).map_err(invalid)
 }
 
-/// An execution that ended without reaching FinalizeErasure (an operator's StopExecution, or a
-/// timeout), as EventBridge reports it: the receipt is rebuilt from what the steps recorded in
-/// S3 and Personalize (preparation's output, each job by its deterministic name, each shard's
-/// progress object), with outcome ABORTED (or FAILED for a timeout). Other statuses, and
-/// executions that already have a receipt, are left alone.
+/// An execution that ended without reaching FinalizeErasure, as EventBridge reports it: stopped
+/// by an operator (ABORTED), timed out, or failed by Step Functions itself (a payload over 256 KiB
+/// or a history over 25,000 events end an execution FAILED, and no Catch can take them). The
+/// receipt is rebuilt from what the steps recorded in S3 and Personalize (preparation's output,
+/// each job by its deterministic name, each shard's progress object). An execution that already
+/// has its receipt (a FAILED one usually ends after writing it), one of a Distributed Map's child
+/// executions (its input is not a request), and other statuses are left alone.
 pub async fn handle_status_change(
     cfg: &FinalizeConfig,
-    client: &aws_sdk_s3::Client,
-    personalize_client: &aws_sdk_personalize::Client,
+    clients: &Clients<'_>,
     hasher: Option<&UserHasher>,
+    deadline: Option<SystemTime>,
     event: StatusChangeEvent,
 ) -> Result<Option<FinalizeOutput>, ErasureError> {
     let d = &event.detail;
     let (outcome, what) = match d.status.as_str() {
         "ABORTED" => (
             Outcome::Aborted,
-            "was stopped by an operator (StopExecution)",
+            "was stopped by an operator (StopExecution)".to_string(),
         ),
-        "TIMED_OUT" => (Outcome::Failed, "timed out"),
+        "TIMED_OUT" => (Outcome::Failed, "timed out".to_string()),
+        "FAILED" => (
+            Outcome::Failed,
+            format!(
+                "failed ({}) before it wrote a receipt",
+                d.error.as_deref().unwrap_or("no error name given")
+            ),
+        ),
         _ => return Ok(None),
     };
-    let input: ExecutionInput = serde_json::from_str(d.input.as_deref().unwrap_or("null"))
-        .map_err(|_| ErasureError::Invalid("the event carries no execution input".into()))?;
+    let Ok(input) = serde_json::from_str::<ExecutionInput>(d.input.as_deref().unwrap_or("null"))
+    else {
+        tracing::info!(status = %d.status, "not a request's execution (a map's child execution?); left alone");
+        return Ok(None);
+    };
     let id = RequestId::parse(&input.request.request_id).ok_or_else(|| {
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
+    let client = clients.s3;
     let bucket = input.request.bucket.clone();
     let key = id.receipt_key_for(&cfg.receipt_prefix, &d.name);
-    if s3::read_object(client, &bucket, &key).await.is_ok() {
+    if let Some(earlier) = read_receipt(client, &bucket, &key).await? {
         tracing::info!(request_id = %id, status = %d.status, "the execution already wrote its receipt; keeping it");
-        return Ok(None);
+        let finput = FinalizeInput {
+            request: input.request.clone(),
+            prepared: None,
+            results: None,
+            error: None,
+            execution: ExecutionFacts::default(),
+        };
+        // A purge it left pending (the execution ended between the two writes) is finished.
+        return finish(cfg, client, &id, &finput, earlier, deadline)
+            .await
+            .map(|_| None);
     }
     let prepared: Option<Prepared> =
         match s3::read_object(client, &bucket, &id.prepared_key(&cfg.work_prefix)).await {
@@ -253,56 +357,14 @@ pub async fn handle_status_change(
             Err(ErasureError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-    let mut jobs = Vec::new();
-    let mut shards = Vec::new();
-    if let Some(p) = &prepared {
-        for spec in &p.personalize_jobs {
-            let name = id.job_name(&spec.dataset_group_arn, spec.part);
-            let arn = personalize::find_by_name(personalize_client, &spec.dataset_group_arn, &name)
-                .await?;
-            let (job, check) = match arn {
-                Some(arn) => {
-                    let j = personalize::describe(personalize_client, &arn).await?;
-                    let check = JobStatus {
-                        done: matches!(j.status.as_str(), "COMPLETED" | "FAILED"),
-                        status: j.status,
-                        num_deleted: j.num_deleted,
-                        failure_reason: j.failure_reason,
-                        created_at: j.created_epoch.map(epoch_rfc3339),
-                        updated_at: j.updated_epoch.map(epoch_rfc3339),
-                        next_poll_seconds: 0,
-                    };
-                    let job = JobRef {
-                        job_arn: arn,
-                        job_name: name,
-                        reused: true,
-                        next_poll_seconds: 0,
-                    };
-                    (Some(job), Some(check))
-                }
-                None => (None, None),
-            };
-            jobs.push(JobItem {
-                spec: spec.clone(),
-                job,
-                check,
-                error: None,
-            });
-        }
-        for spec in &p.pinpoint_shards {
-            let recorded = erase::recorded(client, &id, &cfg.work_prefix, spec).await?;
-            shards.push(ShardItem {
-                index: spec.index,
-                users: spec.users,
-                applications: recorded.map(|r| r.applications).unwrap_or_default(),
-                error: None,
-            });
-        }
-    }
+    let found = match accepted(prepared.as_ref()) {
+        Some(p) => Some(gather(client, clients.personalize, &id, &cfg.work_prefix, p, None).await?),
+        None => None,
+    };
     let finput = FinalizeInput {
         request: input.request.clone(),
         prepared,
-        results: Some((jobs, shards)),
+        results: None,
         error: None,
         execution: ExecutionFacts {
             name: d.name.clone(),
@@ -312,19 +374,29 @@ pub async fn handle_status_change(
                 .unwrap_or_default(),
         },
     };
-    let mut receipt = Receipt::build(&finput, &cfg.application_ids, now_rfc3339());
-    let done_so_far = match &receipt.reason {
-        Some(r) => format!("what was not finished: {r}"),
-        None => "every step it had started had finished".into(),
+    let mut receipt = Receipt::build(&finput, found.as_ref(), &cfg.application_ids, now_rfc3339());
+    let done_so_far = match (&found, &receipt.reason) {
+        (None, _) => "the request had not been prepared".to_string(),
+        (Some(_), Some(r)) => format!("what was not finished: {r}"),
+        (Some(_), None) => "every step it had started had finished".into(),
     };
     receipt.outcome = outcome;
     receipt.reason = Some(format!(
-        "the execution {what} before it finished; this receipt records what was done up to then ({done_so_far})"
+        "the execution {what}; this receipt records what was done up to then ({done_so_far})"
     ));
     tracing::info!(request_id = %id, status = %d.status, "writing the receipt of an execution that did not finish");
-    conclude(cfg, client, hasher, &id, &finput, receipt)
-        .await
-        .map(Some)
+    conclude(
+        cfg,
+        client,
+        hasher,
+        &id,
+        &finput,
+        found.as_ref(),
+        receipt,
+        deadline,
+    )
+    .await
+    .map(Some)
 }
 
 /// Hashes the erase step's failed lists (work objects, IDs in the clear) into the receipt's
@@ -335,15 +407,15 @@ async fn write_failed_evidence(
     id: &RequestId,
     cfg: &FinalizeConfig,
     hasher: &UserHasher,
-    input: &FinalizeInput,
+    found: Option<&Findings>,
     lock: Option<(&str, aws_smithy_types::DateTime)>,
 ) -> Result<Option<EvidenceFile>, ErasureError> {
-    let Some((_, shards)) = &input.results else {
+    let Some(found) = found else {
         return Ok(None);
     };
     let mut body = format!("{FAILED_HEADER}\n").into_bytes();
     let mut rows = 0u64;
-    for shard in shards {
+    for shard in &found.shards {
         for app in &shard.applications {
             let Some(key) = &app.failed_users_key else {
                 continue;
@@ -377,31 +449,56 @@ async fn write_failed_evidence(
 
 /// Once every job that reads them has ended, the request's copies of user IDs go: the uploaded
 /// version of the request file and every version under its work folder. A request that did not
-/// complete keeps them, so it can be retried; the lifecycle rule expires them later.
+/// complete keeps them, so it can be retried; the lifecycle rule expires them later. The purge
+/// stops at `stop_by` or at a refused delete and says so: the receipt is written in any case.
 async fn purge(
     client: &aws_sdk_s3::Client,
     id: &RequestId,
     cfg: &FinalizeConfig,
     input: &FinalizeInput,
-    outcome: Outcome,
+    stop_by: Option<SystemTime>,
 ) -> Result<Purge, ErasureError> {
-    if !matches!(outcome, Outcome::Completed | Outcome::Rejected) {
-        return Ok(Purge {
-            request_object: "KEPT".into(),
-            work_objects_deleted: 0,
-        });
-    }
     let read = input
         .prepared
         .as_ref()
         .map(|p: &Prepared| &p.request)
         .unwrap_or(&input.request);
-    s3::delete_version(client, &read.bucket, &read.key, read.version_id.as_deref()).await?;
-    let work_objects_deleted =
-        s3::purge_prefix(client, &read.bucket, &id.work_folder(&cfg.work_prefix)).await?;
-    tracing::info!(request_id = %id, work_objects_deleted, "request file and work objects deleted");
+    let mut problems = Vec::new();
+    let request_object =
+        match s3::delete_version(client, &read.bucket, &read.key, read.version_id.as_deref()).await
+        {
+            Ok(()) => "DELETED",
+            Err(e) if !e.is_retryable() => {
+                problems.push(format!("the request file could not be deleted ({e})"));
+                "NOT_DELETED"
+            }
+            Err(e) => return Err(e),
+        };
+    let work = s3::purge_prefix(
+        client,
+        &read.bucket,
+        &id.work_folder(&cfg.work_prefix),
+        stop_by,
+    )
+    .await?;
+    if let Some(why) = &work.incomplete {
+        problems.push(format!("the work folder's purge stopped: {why}"));
+    }
+    tracing::info!(
+        request_id = %id,
+        work_objects_deleted = work.deleted,
+        request_object,
+        complete = problems.is_empty(),
+        "request file and work objects purged"
+    );
     Ok(Purge {
-        request_object: "DELETED".into(),
-        work_objects_deleted,
+        request_object: request_object.into(),
+        work_objects_deleted: work.deleted,
+        incomplete: (!problems.is_empty()).then(|| {
+            format!(
+                "{}; the bucket's lifecycle rule expires what is left",
+                problems.join("; ")
+            )
+        }),
     })
 }

@@ -4,6 +4,7 @@ pub mod check_job;
 pub mod create_job;
 pub mod erase;
 pub mod finalize;
+pub mod findings;
 pub mod prepare;
 pub mod start;
 

@@ -4,10 +4,12 @@
 use crate::aws::s3;
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
+use crate::limits;
 use crate::naming::RequestId;
-use crate::payload::EvidenceFile;
+use crate::payload::{EvidenceFile, MapPlan, ResultsLocation, ShardPlan};
 use crate::payload::{ExecutionInput, JobSpec, Prepared, S3Ref, ShardSpec, Verdict};
 use crate::request_csv::{BadRowPolicy, FileProblem, RequestReader, RequestStats};
+use crate::s3_event::is_csv;
 use crate::split::{Finished, SplitLimits, Splitter, PART_CHUNK_BYTES};
 use crate::user_hash::UserHasher;
 use futures::StreamExt;
@@ -22,7 +24,9 @@ pub struct PrepareConfig {
     pub receipt_prefix: String,
     /// Largest request file accepted, bytes.
     pub max_request_bytes: u64,
-    /// Part and shard sizes.
+    /// Most distinct users a request may list (what the duplicate detection's memory holds).
+    pub max_request_users: u64,
+    /// Part and shard sizes (shards raised so that a request has at most `limits::MAX_SHARDS`).
     pub limits: SplitLimits,
     /// What a bad row does.
     pub policy: BadRowPolicy,
@@ -34,24 +38,35 @@ pub struct PrepareConfig {
 }
 
 impl PrepareConfig {
-    /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_PART_BYTES, SHARD_USERS,
-    /// BAD_ROW_POLICY, DATASET_GROUP_ARNS and PINPOINT_SHARD_CONCURRENCY.
+    /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_REQUEST_USERS, MAX_PART_BYTES,
+    /// SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS and PINPOINT_SHARD_CONCURRENCY.
     pub fn from_env() -> Result<Self, ConfigError> {
         let policy = config::or_default("BAD_ROW_POLICY", "reject-file");
+        let max_request_users =
+            config::number("MAX_REQUEST_USERS", limits::DEFAULT_MAX_REQUEST_USERS)?.max(1);
+        let shard_users = config::number("SHARD_USERS", limits::DEFAULT_SHARD_USERS)?;
         Ok(PrepareConfig {
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,
             receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
-            max_request_bytes: config::number("MAX_REQUEST_BYTES", 1_073_741_824)?,
+            max_request_bytes: config::number(
+                "MAX_REQUEST_BYTES",
+                limits::DEFAULT_MAX_REQUEST_BYTES,
+            )?,
+            max_request_users,
             limits: SplitLimits {
-                max_part_bytes: config::number("MAX_PART_BYTES", 50_000_000)?,
-                shard_users: config::number("SHARD_USERS", 1000)?.max(1),
+                max_part_bytes: config::number("MAX_PART_BYTES", limits::DEFAULT_MAX_PART_BYTES)?,
+                shard_users: limits::shard_users(shard_users, max_request_users),
             },
             policy: policy.parse().map_err(|problem| ConfigError {
                 name: "BAD_ROW_POLICY",
                 problem,
             })?,
             dataset_group_arns: config::list("DATASET_GROUP_ARNS")?,
-            shard_concurrency: config::number("PINPOINT_SHARD_CONCURRENCY", 4u32)?.max(1),
+            shard_concurrency: config::number(
+                "PINPOINT_SHARD_CONCURRENCY",
+                limits::DEFAULT_SHARD_CONCURRENCY,
+            )?
+            .max(1),
         })
     }
 }
@@ -67,6 +82,15 @@ pub async fn handle(
     let id = RequestId::parse(&request.request_id).ok_or_else(|| {
         ErasureError::Invalid("the execution input has a malformed request ID".into())
     })?;
+    // Every object under the request prefix starts an execution; one that is not a CSV file is
+    // rejected here, before a byte of it is read, and its receipt says why.
+    if !is_csv(&request.key) {
+        return Ok(rejected(
+            request,
+            RequestStats::default(),
+            FileProblem::NotCsv,
+        ));
+    }
     if request.size > cfg.max_request_bytes {
         let problem = too_large(request.size, cfg);
         return Ok(rejected(request, RequestStats::default(), problem));
@@ -90,7 +114,7 @@ pub async fn handle(
     }
 
     let bucket = request.bucket.clone();
-    let mut reader = RequestReader::new(cfg.policy);
+    let mut reader = RequestReader::with_max_users(cfg.policy, cfg.max_request_users);
     let mut splitter = Splitter::new(cfg.limits);
     let mut out = Outputs::default();
     let mut index =
@@ -105,7 +129,8 @@ pub async fn handle(
             if let Some(ix) = index.as_mut() {
                 ix.writer.abort(client).await;
             }
-            s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix)).await?;
+            // The finalize step purges again (REJECTED) if this one could not finish.
+            s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix), None).await?;
             return Ok(rejected(
                 request,
                 RequestStats::default(),
@@ -140,7 +165,9 @@ pub async fn handle(
         if let Some(ix) = index.as_mut() {
             ix.writer.abort(client).await;
         }
-        let removed = s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix)).await?;
+        let removed = s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix), None)
+            .await?
+            .deleted;
         tracing::info!(request_id = %id, code = problem.code(), removed, "request rejected");
         crate::metrics::emit(&[(crate::metrics::names::REQUESTS_REJECTED, 1)]);
         return Ok(rejected(request, stats, problem));
@@ -156,15 +183,10 @@ pub async fn handle(
     for shard in &mut out.shards {
         shard.execution.clone_from(&execution);
     }
-    let manifest_key = id.manifest_key(&cfg.work_prefix);
-    let manifest =
-        serde_json::to_vec(&out.shards).map_err(|e| ErasureError::Invalid(e.to_string()))?;
-    s3::put(client, &bucket, &manifest_key, manifest, "application/json").await?;
-
-    let mut personalize_jobs = Vec::with_capacity(cfg.dataset_group_arns.len() * out.parts.len());
+    let mut jobs = Vec::with_capacity(cfg.dataset_group_arns.len() * out.parts.len());
     for dsg in &cfg.dataset_group_arns {
         for (part, users) in &out.parts {
-            personalize_jobs.push(JobSpec {
+            jobs.push(JobSpec {
                 request_id: id.to_string(),
                 dataset_group_arn: dsg.clone(),
                 part: *part,
@@ -173,6 +195,24 @@ pub async fn handle(
             });
         }
     }
+    // The two lists the maps iterate stay in S3 (their ItemReaders read them): a request of
+    // millions of users has thousands of shards, more than a state payload may hold (256 KiB).
+    let jobs_plan = write_manifest(
+        client,
+        &bucket,
+        id.job_manifest_key(&cfg.work_prefix),
+        &jobs,
+        id.results_prefix(&cfg.work_prefix, "jobs"),
+    )
+    .await?;
+    let shards_plan = write_manifest(
+        client,
+        &bucket,
+        id.manifest_key(&cfg.work_prefix),
+        &out.shards,
+        id.results_prefix(&cfg.work_prefix, "shards"),
+    )
+    .await?;
     tracing::info!(
         request_id = %id,
         rows = stats.rows,
@@ -183,25 +223,22 @@ pub async fn handle(
         shards = out.shards.len(),
         "request prepared"
     );
-    let shard_count = out.shards.len();
     let prepared = Prepared {
         verdict: Verdict::Accepted,
         reason_code: None,
         reason: None,
         stats,
-        personalize_jobs,
-        pinpoint_shards: out.shards,
-        manifest: Some(S3Ref {
-            bucket: bucket.clone(),
-            key: manifest_key,
+        jobs: Some(jobs_plan),
+        shards: Some(ShardPlan {
+            map: shards_plan,
+            concurrency: cfg.shard_concurrency,
+            users_per_shard: cfg.limits.shard_users,
         }),
-        shard_users: cfg.limits.shard_users,
-        shard_count: shard_count as u64,
-        shard_concurrency: cfg.shard_concurrency,
         user_index,
         request,
     };
-    // Kept for an execution an operator stops: its receipt still says what was done.
+    // Kept for an execution that ends without reaching the finalize step: its receipt still
+    // says what was done (the event that reports it carries only the execution input).
     let copy = serde_json::to_vec(&prepared).map_err(|e| ErasureError::Invalid(e.to_string()))?;
     s3::put(
         client,
@@ -211,11 +248,29 @@ pub async fn handle(
         "application/json",
     )
     .await?;
-    // The shard list stays in S3 (the map reads it from the manifest): a request of millions of
-    // users has thousands of shards, more than a state payload may hold (256 KiB).
-    Ok(Prepared {
-        pinpoint_shards: Vec::new(),
-        ..prepared
+    Ok(prepared)
+}
+
+/// Writes the items of one map as a JSON array: the plan its ItemReader and ResultWriter follow.
+async fn write_manifest<T: serde::Serialize>(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: String,
+    items: &[T],
+    results_prefix: String,
+) -> Result<MapPlan, ErasureError> {
+    let body = serde_json::to_vec(items).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    s3::put(client, bucket, &key, body, "application/json").await?;
+    Ok(MapPlan {
+        manifest: S3Ref {
+            bucket: bucket.to_string(),
+            key,
+        },
+        results: ResultsLocation {
+            bucket: bucket.to_string(),
+            prefix: results_prefix,
+        },
+        count: items.len() as u64,
     })
 }
 
@@ -291,12 +346,8 @@ fn rejected(
         reason: Some(problem.to_string()),
         stats,
         request,
-        personalize_jobs: vec![],
-        pinpoint_shards: vec![],
-        manifest: None,
-        shard_users: 0,
-        shard_count: 0,
-        shard_concurrency: 4,
+        jobs: None,
+        shards: None,
         user_index: None,
     }
 }

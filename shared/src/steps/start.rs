@@ -75,7 +75,8 @@ pub async fn handle(
                 continue;
             }
         };
-        if let Err(skip) = classify(&key, &cfg.request_prefix) {
+        let size = record.s3.object.size.unwrap_or(0).max(0) as u64;
+        if let Err(skip) = classify(&key, size, &cfg.request_prefix) {
             tracing::info!(?skip, "object is not a request; ignored");
             summary.ignored += 1;
             continue;
@@ -87,20 +88,28 @@ pub async fn handle(
             first_error.get_or_insert(ErasureError::Invalid("an S3 record had no ETag".into()));
             continue;
         };
-        let id = RequestId::derive(bucket, &key, etag);
+        let version_id = record
+            .s3
+            .object
+            .version_id
+            .clone()
+            .filter(|v| !v.is_empty() && v != "null");
+        // Which upload this is: the version ID, or in a bucket without versioning the event's
+        // sequencer ("The sequencer key provides a way to determine the sequence of events": one
+        // per PUT of a key, the same in a redelivered event), so that the same file uploaded
+        // again is erased again and a redelivered event is not.
+        let upload = version_id
+            .as_deref()
+            .or(record.s3.object.sequencer.as_deref());
+        let id = RequestId::for_upload(bucket, &key, etag, upload);
         let input = ExecutionInput {
             request: RequestObject {
                 sha256: None,
                 bucket: bucket.to_string(),
                 key: key.clone(),
-                version_id: record
-                    .s3
-                    .object
-                    .version_id
-                    .clone()
-                    .filter(|v| !v.is_empty() && v != "null"),
+                version_id,
                 etag: etag.trim_matches('"').to_string(),
-                size: record.s3.object.size.unwrap_or(0).max(0) as u64,
+                size,
                 request_id: id.to_string(),
             },
             execution: None,
@@ -172,7 +181,8 @@ mod tests {
 
     #[tokio::test]
     async fn every_record_is_handled_and_keys_are_decoded() {
-        let expected = RequestId::derive("b", "requests/my file #1.csv", "e1").execution_name();
+        let expected = RequestId::for_upload("b", "requests/my file #1.csv", "e1", Some("v1"))
+            .execution_name();
         let rule = mock!(Client::start_execution)
             .match_requests(move |r| {
                 let input: ExecutionInput =
@@ -200,9 +210,10 @@ mod tests {
             ),
         ]);
         let summary = handle(&cfg(), &client, ev).await.unwrap();
+        // notes.txt starts an execution too: the workflow rejects it with a receipt.
         assert_eq!(
             (summary.started, summary.duplicates, summary.ignored),
-            (2, 0, 3)
+            (3, 0, 2)
         );
         assert_eq!(rule.num_calls(), 1);
     }
@@ -227,5 +238,36 @@ mod tests {
         let err = handle(&cfg(), &client, ev).await.unwrap_err();
         assert_eq!(err.name(), "Invalid");
         assert_eq!((dup.num_calls(), ok.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn without_versioning_each_upload_is_told_apart_by_its_sequencer() {
+        let rule = mock!(Client::start_execution).then_output(started);
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&rule]);
+        let upload = |sequencer: &str| -> S3Event {
+            serde_json::from_value(serde_json::json!({"Records": [{
+                "eventName": "ObjectCreated:Put",
+                "eventTime": "2026-12-01T10:00:00.000Z",
+                "userIdentity": {"principalId": "AWS:X"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "s3": {"bucket": {"name": "b"}, "object": {"key": "requests/a.csv", "eTag": "e1",
+                       "size": 10, "sequencer": sequencer}}
+            }]}))
+            .unwrap()
+        };
+        let first = handle(&cfg(), &client, upload("0055AED6DCD90281E5"))
+            .await
+            .unwrap();
+        let again = handle(&cfg(), &client, upload("0055AED6DCD90281E5"))
+            .await
+            .unwrap();
+        let second = handle(&cfg(), &client, upload("0055AED6DCD90281F0"))
+            .await
+            .unwrap();
+        assert_eq!(first.executions, again.executions, "a redelivered event");
+        assert_ne!(
+            first.executions, second.executions,
+            "the same file uploaded again"
+        );
     }
 }

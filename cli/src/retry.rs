@@ -1,0 +1,205 @@
+//! `erasure retry`: starts a request that did not complete again, from its receipt. The new
+//! execution gets the original's input under a new name (`erasure-<request id>-retry-N`): it
+//! finds each Personalize job by its name, skips the users each shard's progress object records
+//! as done, tries again those recorded as failed, and writes its own receipt.
+//!
+//! Step Functions' RedriveExecution cannot do this for this workflow: every error is caught and
+//! the finalize step writes the receipt before the execution fails, so a redrive would only
+//! re-enter the final Fail state.
+
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use erasure::naming::RequestId;
+use erasure::payload::{ExecutionInput, RequestObject};
+
+pub const USAGE: &str = "usage: erasure retry --receipt RECEIPT.json|s3://BUCKET/receipts/NAME.json [--state-machine-arn ARN]
+
+Starts the request of a PARTIAL, FAILED or ABORTED receipt again, under the name
+erasure-<request id>-retry-N: users already erased are not asked again, users recorded as
+failed are tried again, each deletion job is found again by its name. Prints the new
+execution's name and where its receipt will be. The state machine comes from
+--state-machine-arn or ERASURE_STATE_MACHINE_ARN (the stack's StateMachineArn output); the
+credentials and Region from the usual AWS chain. Exit code 0: started; 1: the receipt's
+request is not one to retry (COMPLETED, or REJECTED: fix the file and upload it again);
+2: usage, I/O or AWS error.";
+
+/// The most retries of one request this command names.
+const MAX_RETRIES: u32 = 99;
+
+struct Options {
+    receipt: String,
+    state_machine_arn: String,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut receipt = None;
+    let mut arn = std::env::var("ERASURE_STATE_MACHINE_ARN").ok();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it
+            .next()
+            .cloned()
+            .ok_or_else(|| format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--receipt" => receipt = Some(v),
+            "--state-machine-arn" => arn = Some(v),
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    Ok(Options {
+        receipt: receipt.ok_or("retry needs --receipt")?,
+        state_machine_arn: arn.filter(|a| !a.is_empty()).ok_or(
+            "retry needs --state-machine-arn or ERASURE_STATE_MACHINE_ARN (the stack's StateMachineArn output)",
+        )?,
+    })
+}
+
+/// What the retry needs of a receipt (any schema version that has these fields).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptFacts {
+    request_id: String,
+    outcome: String,
+    request: RequestFacts,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestFacts {
+    bucket: String,
+    key: String,
+    #[serde(default)]
+    version_id: Option<String>,
+    etag: String,
+}
+
+pub fn run(args: &[String]) -> u8 {
+    if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
+        eprintln!("{USAGE}");
+        return 2;
+    }
+    let opts = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("erasure retry: {e}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("erasure retry: {e}");
+            return 2;
+        }
+    };
+    match runtime.block_on(retry(&opts)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("erasure retry: {e}");
+            2
+        }
+    }
+}
+
+async fn retry(o: &Options) -> Result<u8, String> {
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let bytes = read_receipt(&conf, &o.receipt).await?;
+    let facts: ReceiptFacts = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not an erasure receipt ({e})", o.receipt))?;
+    match facts.outcome.as_str() {
+        "COMPLETED" => {
+            println!("The request completed: there is nothing to retry.");
+            return Ok(1);
+        }
+        "REJECTED" => {
+            println!(
+                "The request file was rejected and nothing was erased: fix the file (the receipt's \
+                 reason says what is wrong) and upload it again."
+            );
+            return Ok(1);
+        }
+        _ => {}
+    }
+    let id = RequestId::parse(&facts.request_id)
+        .ok_or_else(|| format!("{}: the receipt's request ID is malformed", o.receipt))?;
+    let input = ExecutionInput {
+        request: RequestObject {
+            bucket: facts.request.bucket,
+            key: facts.request.key,
+            version_id: facts.request.version_id,
+            etag: facts.request.etag,
+            size: 0,
+            request_id: id.to_string(),
+            sha256: None,
+        },
+        execution: None,
+    };
+    let body = serde_json::to_string(&input).map_err(|e| e.to_string())?;
+    let sfn = aws_sdk_sfn::Client::new(&conf);
+    for n in 1..=MAX_RETRIES {
+        let name = format!("{}-retry-{n}", id.execution_name());
+        match sfn
+            .start_execution()
+            .state_machine_arn(&o.state_machine_arn)
+            .name(&name)
+            .input(&body)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                println!("started execution {name}");
+                println!("  {}", out.execution_arn());
+                println!(
+                    "  its receipt will be s3://{}/receipts/{name}.json; the earlier receipts stay",
+                    input.request.bucket
+                );
+                return Ok(0);
+            }
+            Err(e) if e.code() == Some("ExecutionAlreadyExists") => continue,
+            Err(e) => {
+                return Err(format!(
+                    "StartExecution {name}: {}",
+                    e.message().or(e.code()).unwrap_or("failed")
+                ))
+            }
+        }
+    }
+    Err(format!(
+        "the request was already retried {MAX_RETRIES} times; start it by hand"
+    ))
+}
+
+async fn read_receipt(conf: &aws_config::SdkConfig, location: &str) -> Result<Vec<u8>, String> {
+    let Some(path) = location.strip_prefix("s3://") else {
+        return std::fs::read(location).map_err(|e| format!("{location}: {e}"));
+    };
+    let (bucket, key) = path
+        .split_once('/')
+        .ok_or_else(|| format!("{location}: expected s3://BUCKET/KEY"))?;
+    let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(path_style)
+            .build(),
+    );
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "{location}: {}",
+                e.message().or(e.code()).unwrap_or("could not be read")
+            )
+        })?;
+    let data = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| format!("{location}: {e}"))?;
+    Ok(data.into_bytes().to_vec())
+}

@@ -1,0 +1,246 @@
+//! What the erasure steps did, gathered for the receipt from where they recorded it: the job and
+//! shard manifests, the maps' result files (when the maps finished), Personalize itself (each
+//! job by its deterministic name) and each shard's progress object. Nothing comes from a state
+//! payload, so the finalize step's input stays the same size whatever the request.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+
+use crate::aws::{personalize, s3};
+use crate::error::ErasureError;
+use crate::map_results::{parse_result_file, ChildResult, ResultManifest};
+use crate::naming::RequestId;
+use crate::payload::{
+    CaughtError, JobItem, JobRef, JobSpec, JobStatus, MapRunOutput, Prepared, ShardItem, ShardSpec,
+};
+use crate::receipt::Findings;
+use crate::steps::{epoch_rfc3339, erase};
+
+/// Progress objects read at once.
+const PROGRESS_READS: usize = 32;
+
+/// Gathers what the steps did for an accepted request. `results` are the two maps' outputs
+/// (`[jobs, shards]`) when the Parallel state finished; without them (the execution was stopped,
+/// timed out, or failed before), a shard without a finished progress record shows what it had
+/// recorded, where with them it counts as failed (`ShardNotFinished`), never as done.
+pub async fn gather(
+    client: &aws_sdk_s3::Client,
+    personalize_client: &aws_sdk_personalize::Client,
+    id: &RequestId,
+    work_prefix: &str,
+    prepared: &Prepared,
+    results: Option<&[MapRunOutput]>,
+) -> Result<Findings, ErasureError> {
+    let mut found = Findings::default();
+    let maps = results.unwrap_or_default();
+    if let Some(plan) = &prepared.jobs {
+        let specs: Vec<JobSpec> =
+            read_json(client, &plan.manifest.bucket, &plan.manifest.key).await?;
+        let exported = match maps.first() {
+            Some(out) => read_results(client, out, true).await?,
+            None => Vec::new(),
+        };
+        found.jobs = jobs(personalize_client, id, specs, &exported).await?;
+    }
+    if let Some(plan) = &prepared.shards {
+        let specs: Vec<ShardSpec> =
+            read_json(client, &plan.map.manifest.bucket, &plan.map.manifest.key).await?;
+        let exported = match maps.get(1) {
+            Some(out) => read_results(client, out, false).await?,
+            None => Vec::new(),
+        };
+        found.shards = shards(client, id, work_prefix, specs, &exported, maps.len() > 1).await?;
+    }
+    Ok(found)
+}
+
+/// Every job of the manifest: its last check from the child's output; for a child that failed
+/// or never reported, the job as Personalize knows it (looked up by its deterministic name), with
+/// the child's error when the job did not end.
+async fn jobs(
+    client: &aws_sdk_personalize::Client,
+    id: &RequestId,
+    specs: Vec<JobSpec>,
+    exported: &[ChildResult],
+) -> Result<Vec<JobItem>, ErasureError> {
+    let mut reported: HashMap<(String, u32), JobItem> = HashMap::new();
+    let mut failed: HashMap<(String, u32), CaughtError> = HashMap::new();
+    for child in exported {
+        let Some(spec) = child.item::<JobSpec>() else {
+            continue;
+        };
+        let key = (spec.dataset_group_arn.clone(), spec.part);
+        match child.output::<JobItem>() {
+            Some(item) if child.status == "SUCCEEDED" => {
+                reported.insert(key, item);
+            }
+            _ => {
+                failed.insert(
+                    key,
+                    CaughtError {
+                        error: child.error_name(),
+                        cause: child.cause.clone().unwrap_or_default(),
+                    },
+                );
+            }
+        }
+    }
+    let mut names_by_group: HashMap<String, HashMap<String, String>> = HashMap::new();
+    let mut items = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let key = (spec.dataset_group_arn.clone(), spec.part);
+        if let Some(item) = reported.remove(&key) {
+            items.push(item);
+            continue;
+        }
+        if !names_by_group.contains_key(&spec.dataset_group_arn) {
+            let names = personalize::jobs_by_name(client, &spec.dataset_group_arn).await?;
+            names_by_group.insert(spec.dataset_group_arn.clone(), names);
+        }
+        let name = id.job_name(&spec.dataset_group_arn, spec.part);
+        let arn = names_by_group
+            .get(&spec.dataset_group_arn)
+            .and_then(|n| n.get(&name))
+            .cloned();
+        let mut item = JobItem {
+            spec,
+            job: None,
+            check: None,
+            error: failed.remove(&key),
+        };
+        if let Some(arn) = arn {
+            let d = personalize::describe(client, &arn).await?;
+            let ended = matches!(d.status.as_str(), "COMPLETED" | "FAILED");
+            if ended {
+                // The job's own end is what counts, whatever happened to the child watching it.
+                item.error = None;
+            }
+            item.check = Some(JobStatus {
+                done: ended,
+                status: d.status,
+                num_deleted: d.num_deleted,
+                failure_reason: d.failure_reason,
+                created_at: d.created_epoch.map(epoch_rfc3339),
+                updated_at: d.updated_epoch.map(epoch_rfc3339),
+                next_poll_seconds: 0,
+                polls: 0,
+            });
+            item.job = Some(JobRef {
+                job_arn: arn,
+                job_name: name,
+                reused: true,
+                next_poll_seconds: 0,
+            });
+        }
+        items.push(item);
+    }
+    Ok(items)
+}
+
+/// Every shard of the manifest: the error of a child that failed; else the counts its progress
+/// object records.
+async fn shards(
+    client: &aws_sdk_s3::Client,
+    id: &RequestId,
+    work_prefix: &str,
+    specs: Vec<ShardSpec>,
+    exported: &[ChildResult],
+    maps_finished: bool,
+) -> Result<Vec<ShardItem>, ErasureError> {
+    let errors: HashMap<u32, CaughtError> = exported
+        .iter()
+        .filter_map(|c| {
+            #[derive(serde::Deserialize)]
+            struct Index {
+                index: u32,
+            }
+            let index = c.item::<Index>()?.index;
+            Some((
+                index,
+                CaughtError {
+                    error: c.error_name(),
+                    cause: c.cause.clone().unwrap_or_default(),
+                },
+            ))
+        })
+        .collect();
+    let recorded: Vec<Result<ShardItem, ErasureError>> = futures::stream::iter(specs)
+        .map(|spec| {
+            let error = errors.get(&spec.index).cloned();
+            async move {
+                if let Some(error) = error {
+                    return Ok(ShardItem {
+                        index: spec.index,
+                        users: spec.users,
+                        applications: Vec::new(),
+                        error: Some(error),
+                    });
+                }
+                let result = erase::recorded(client, id, work_prefix, &spec).await?;
+                let (applications, error) = match result {
+                    Some(r) if r.complete || !maps_finished => (r.applications, None),
+                    _ if !maps_finished => (Vec::new(), None),
+                    _ => (
+                        Vec::new(),
+                        Some(CaughtError {
+                            error: "ShardNotFinished".into(),
+                            cause: "the shard's progress record does not say it finished".into(),
+                        }),
+                    ),
+                };
+                Ok(ShardItem {
+                    index: spec.index,
+                    users: spec.users,
+                    applications,
+                    error,
+                })
+            }
+        })
+        .buffered(PROGRESS_READS)
+        .collect()
+        .await;
+    recorded.into_iter().collect()
+}
+
+/// The children a map's ResultWriter exported: all of them, or only those that did not succeed
+/// (a shard's counts are in its progress object; its child's output adds nothing).
+async fn read_results(
+    client: &aws_sdk_s3::Client,
+    out: &MapRunOutput,
+    with_succeeded: bool,
+) -> Result<Vec<ChildResult>, ErasureError> {
+    let Some(details) = &out.result_writer_details else {
+        return Ok(Vec::new());
+    };
+    let manifest: ResultManifest = read_json(client, &details.bucket, &details.key).await?;
+    let bucket = if manifest.destination_bucket.is_empty() {
+        details.bucket.clone()
+    } else {
+        manifest.destination_bucket.clone()
+    };
+    let files = &manifest.result_files;
+    let wanted = files
+        .failed
+        .iter()
+        .chain(files.succeeded.iter().filter(|_| with_succeeded));
+    let mut children = Vec::new();
+    for file in wanted {
+        let bytes = s3::read_object(client, &bucket, &file.key).await?;
+        let mut parsed = parse_result_file(&bytes).map_err(|_| {
+            ErasureError::Invalid(format!("the map result file {} is unreadable", file.key))
+        })?;
+        children.append(&mut parsed);
+    }
+    Ok(children)
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<T, ErasureError> {
+    let bytes = s3::read_object(client, bucket, key).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| ErasureError::Invalid(format!("the workflow's object {key} is unreadable")))
+}
