@@ -3,15 +3,17 @@ and the execution failed. Each test checks what is left in the emulation and the
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_workflow import assert_only_listed_erased, calls, csv_of, deploy, seed
-from tests.harness import Stack, wait_for
+from tests.harness import ROOT, Stack, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -121,11 +123,20 @@ def test_a_function_timing_out_mid_shard_is_retried_and_resumes_without_counting
     assert erase["errors"] == {"Sandbox.Timedout": 1} and erase["invocations"] >= 2, erase
 
 
+def erasure_retry(env: Stack, receipt_uri: str) -> subprocess.CompletedProcess:
+    """`erasure retry` as an operator runs it, against the emulation."""
+    cli_env = dict(os.environ, AWS_ENDPOINT_URL=env.endpoint, AWS_REGION="us-east-1",
+                   AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", S3_FORCE_PATH_STYLE="true",
+                   ERASURE_STATE_MACHINE_ARN=env.state_machine_arn)
+    return subprocess.run([str(ROOT / "target" / "debug" / "erasure"), "retry", "--receipt", receipt_uri],
+                          capture_output=True, text=True, timeout=60, env=cli_env)
+
+
 def test_a_failed_request_started_again_erases_who_was_left_with_the_same_job_and_nobody_twice(env):
     """An application refused 30 of 50 deletes (say, a permission missing): the execution fails,
-    PARTIAL, and keeps the request. Once fixed, the operator starts the execution again with the
-    same input under a new name (RedriveExecution is not in the emulation): only the 30 users left
-    are asked again, the Personalize job is the first one, and the request is then purged."""
+    PARTIAL, and keeps the request. Once fixed, the operator runs `erasure retry` on the receipt:
+    only the 30 users left are asked again, the Personalize job is the first one, and the request
+    is then purged. A retry of the completed request is refused: nothing is left to do."""
     dsgs, apps = deploy(env, shard_users=20)  # 3 shards
     listed = {f"redrive-{i:03d}": 1 for i in range(50)}
     seed(env, dsgs, apps, listed)
@@ -142,11 +153,11 @@ def test_a_failed_request_started_again_erases_who_was_left_with_the_same_job_an
     [job] = receipt["personalize"]
     assert job["status"] == "COMPLETED"
 
-    sfn = env.client("stepfunctions")
-    again = sfn.start_execution(stateMachineArn=env.state_machine_arn, name=f"{first['name']}-redrive-1",
-                                input=first["input"])
-    second = env.wait_for_execution(timeout=300, name=f"{first['name']}-redrive-1")
-    assert second["executionArn"] == again["executionArn"]
+    out = erasure_retry(env, f"s3://erasure-requests/receipts/{first['name']}.json")
+    assert out.returncode == 0, out.stderr
+    assert f"started execution {first['name']}-retry-1" in out.stdout
+    second = env.wait_for_execution(timeout=300, name=f"{first['name']}-retry-1")
+    assert json.loads(second["input"])["request"]["requestId"] == json.loads(first["input"])["request"]["requestId"]
     receipt2 = env.receipt(second["name"])
     assert receipt2["outcome"] == "COMPLETED", receipt2
     assert second["status"] == "SUCCEEDED", second
@@ -165,6 +176,10 @@ def test_a_failed_request_started_again_erases_who_was_left_with_the_same_job_an
     # Completed now: the request's copies of user IDs are gone; the first receipt stays.
     assert receipt2["purge"]["requestObject"] == "DELETED"
     assert env.receipt(first["name"])["outcome"] == "PARTIAL"
+    # Nothing is left to retry of a completed request: refused, nothing started.
+    again = erasure_retry(env, f"s3://erasure-requests/receipts/{second['name']}.json")
+    assert again.returncode == 1 and "nothing to retry" in again.stdout, (again.stdout, again.stderr)
+    assert len(env.executions()) == 2
 
 
 def test_an_operator_stopping_the_execution_gets_an_aborted_receipt_of_what_was_done(env):
@@ -279,11 +294,11 @@ def test_resource_in_use_on_create_is_retried_by_the_state_machine(env):
         {"service": "personalize", "operation": "CreateDataDeletionJob", "error": "ResourceInUseException",
          "times": 1}]})
     env.upload("requests/inuse.csv", csv_of(listed))
-    errors = []
-    result = env.wait_for_execution(timeout=300, on_event=lambda ev: errors.append(
-        (ev.get("taskFailedEventDetails") or ev.get("lambdaFunctionFailedEventDetails") or {}).get("error")))
+    result = env.wait_for_execution(timeout=300)
     receipt = env.receipt(result["name"])
     assert receipt["outcome"] == "COMPLETED", receipt.get("reason")
+    errors = [(e.get("lambdaFunctionFailedEventDetails") or {}).get("error")
+              for e in env.child_events(result["executionArn"])]
     assert "ResourceInUse" in errors
     assert len([c for c in calls(env, "CreateDataDeletionJob") if c["status"] == 200]) == 1
     assert_only_listed_erased(env, dsgs, apps, listed)
@@ -360,6 +375,39 @@ def test_an_unwritable_receipt_prefix_fails_the_execution_visibly(env):
     assert keys == []
     # Preparation could not write the user index either, so nothing was erased.
     assert all(env.endpoints(apps[0]).get(u) for u in listed)
+
+
+def test_an_execution_that_failed_before_its_receipt_gets_one_from_its_status_change(env):
+    """The receipt write was refused (AccessDenied, not retried), so the execution ended FAILED
+    (ReceiptNotWritten) with no receipt. Its status-change event reaches the finalize function
+    (the template's rule takes FAILED too), which writes the receipt from what was recorded: the
+    users were erased, and the receipt says so and why it came late."""
+    dsgs, apps = deploy(env)
+    listed = {"late-receipt-1": 1, "late-receipt-2": 2}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/late.csv", csv_of(listed))
+    [execution] = wait_for("the execution", env.executions, timeout=60)
+    # Once preparation wrote the user index, the next receipt write is refused.
+    wait_for("the erasure steps", lambda: any(e["type"] == "ParallelStateEntered"
+                                              for e in env.history(execution["executionArn"])), timeout=120)
+    env.control("POST", "faults", {"rules": [
+        {"service": "s3", "operation": "PutObject", "error": "AccessDenied", "times": 1,
+         "match": {"key_prefix": "receipts/"}}]})
+    result = env.wait_for_execution(timeout=300)
+    assert result["status"] == "FAILED"
+    failed = [e["executionFailedEventDetails"] for e in env.history(result["executionArn"])
+              if e["type"] == "ExecutionFailed"]
+    assert failed[-1]["error"] == "ReceiptNotWritten"
+    receipt = wait_for("the receipt from the status change", lambda: env.receipt(result["name"]), timeout=60)
+    assert receipt["outcome"] == "FAILED"
+    assert "failed" in receipt["reason"] and "before it wrote a receipt" in receipt["reason"]
+    [job] = receipt["personalize"]
+    [pp] = receipt["pinpoint"]
+    assert job["status"] == "COMPLETED" and (pp["usersProcessed"], pp["failedUsers"]) == (2, 0)
+    assert receipt["purge"]["requestObject"] == "KEPT"
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    delivered = [d for d in env.control("GET", "events/deliveries")["deliveries"] if d["status"] == "FAILED"]
+    assert [d["outcome"] for d in delivered] == ["delivered"]
 
 
 def test_the_same_s3_event_delivered_five_times_starts_one_execution(env):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.harness import AppConfig, Stack, wait_for
@@ -81,7 +83,7 @@ def test_a_request_larger_than_a_part_is_split_and_written_in_multipart_pieces(d
     (the prepare function never holds a whole part), and together exactly the distinct IDs."""
     stack, dsg, app = deployed
     stack.deploy(AppConfig(dataset_group_arns=[dsg], application_ids=[app],
-                           max_part_bytes=12_000_000, shard_users=200_000))
+                           max_part_bytes=12_000_000, shard_users=200_000, max_request_users=1_000_000))
     ids = [f"big-user-{i:09d}-{'x' * 8}" for i in range(650_000)]
     body = ("USER_ID\n" + "\n".join(ids) + "\n" + ids[7] + "\n").encode()
     key = "requests/big.csv"
@@ -95,7 +97,10 @@ def test_a_request_larger_than_a_part_is_split_and_written_in_multipart_pieces(d
     assert prepared["verdict"] == "ACCEPTED"
     assert prepared["stats"]["validUsers"] == 650_000
     assert prepared["stats"]["duplicates"] == 1
-    jobs = prepared["personalizeJobs"]
+    # The job list is in S3 (the jobs map reads it), not in the state payload.
+    manifest = prepared["jobs"]["manifest"]
+    jobs = json.loads(s3.get_object(Bucket=manifest["bucket"], Key=manifest["key"])["Body"].read())
+    assert prepared["jobs"]["count"] == 2 and "personalizeJobs" not in prepared
     assert [j["part"] for j in jobs] == [0, 1]
     assert sum(j["users"] for j in jobs) == 650_000
     seen = []

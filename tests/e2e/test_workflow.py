@@ -8,6 +8,7 @@ import hmac
 import json
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,13 @@ def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
     assert receipt["purge"]["requestObject"] == "DELETED" and receipt["purge"]["workObjectsDeleted"] >= 5
     versions = env.client("s3").list_object_versions(Bucket=BUCKET)
     left = sorted(v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []))
-    assert left == [f"receipts/{result['name']}.json", f"receipts/{result['name']}.users.txt"]
+    receipt_key = f"receipts/{result['name']}.json"
+    assert left == [receipt_key, receipt_key, f"receipts/{result['name']}.users.txt"]
+    # The receipt was written before the purge (so the record never depends on it), then again
+    # with what the purge deleted: the earlier version says the purge was pending.
+    [first] = [v for v in versions["Versions"] if v["Key"] == receipt_key and not v["IsLatest"]]
+    earlier = json.loads(env.client("s3").get_object(Bucket=BUCKET, Key=receipt_key, VersionId=first["VersionId"])["Body"].read())
+    assert earlier["purge"]["requestObject"] == "PENDING" and earlier["outcome"] == "COMPLETED"
     # The functions log JSON lines that carry the execution name, and CloudWatch metrics (EMF).
     lines = [json.loads(l) for l in (env.log_dir / "functions.log").read_text().splitlines()
              if l.startswith("{")]
@@ -143,39 +150,58 @@ def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
     assert sum(l.get("EndpointsDeleted", 0) for l in emf) >= sum(listed.values())
 
 
-def test_same_file_twice_and_a_redelivered_event_start_one_execution_and_one_job_per_group(env):
-    dsgs, apps = deploy(env, groups=2)
-    listed = {"dup-a": 1, "dup-b": 2}
-    seed(env, dsgs, apps, listed)
-    body = csv_of(listed)
-    first = env.upload("requests/twice.csv", body)
-    env.upload("requests/twice.csv", body)  # a second version with the same content
-    [existing] = wait_for("the first execution", env.executions, timeout=60)
-    # And the same S3 event delivered again, straight to the trigger.
-    event = {"Records": [{
+def s3_event(key: str, put: dict, size: int) -> dict:
+    """The S3 event of one upload, as S3 delivers it (again) to the trigger."""
+    return {"Records": [{
         "eventName": "ObjectCreated:Put",
         "eventTime": "2026-11-22T10:00:00.000Z",
         "userIdentity": {"principalId": "AWS:EXAMPLE"},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
         "s3": {"bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-               "object": {"key": "requests/twice.csv", "eTag": first["ETag"].strip('"'), "size": len(body),
-                          "versionId": first.get("VersionId")}},
+               "object": {"key": key, "eTag": put["ETag"].strip('"'), "size": size,
+                          "versionId": put.get("VersionId")}},
     }]}
-    out = env.client("lambda").invoke(FunctionName="start-erasure", Payload=json.dumps(event).encode())
-    summary = json.loads(out["Payload"].read())
-    # While it runs, the same input is accepted as the same execution (as on AWS); once it
-    # ended, the name is refused (ExecutionAlreadyExists, a duplicate). Either way: no second one.
-    assert summary["executions"] == [existing["name"]], summary
-    assert summary["started"] + summary["duplicates"] == 1, summary
 
-    result = env.wait_for_execution()
-    assert result["status"] == "SUCCEEDED"
-    assert len(env.executions()) == 1
-    creates = calls(env, "CreateDataDeletionJob")
-    assert sorted(c["datasetGroupArn"] for c in creates if c["status"] == 200) == sorted(dsgs)
-    receipt = env.receipt(result["name"])
-    assert [p["status"] for p in receipt["personalize"]] == ["COMPLETED", "COMPLETED"]
+
+def test_the_same_file_uploaded_again_is_erased_again_and_a_redelivered_event_is_not(env):
+    """The team sends the same list again after the first request ended (the users came back):
+    a new upload (a new version) is a new request, erased again with new jobs and its own
+    receipt. A redelivered event of either upload starts nothing."""
+    dsgs, apps = deploy(env, groups=2)
+    listed = {"dup-a": 1, "dup-b": 2}
+    seed(env, dsgs, apps, listed)
+    body = csv_of(listed)
+    first = env.upload("requests/twice.csv", body)
+    one = env.wait_for_execution()
+    assert one["status"] == "SUCCEEDED"
     assert_only_listed_erased(env, dsgs, apps, listed)
+
+    for d in dsgs:  # the users came back (the bystanders never left)
+        env.seed_records(d, {u: 3 for u in listed})
+    for a in apps:
+        env.seed_endpoints(a, listed)
+    second = env.upload("requests/twice.csv", body)
+    wait_for("a second execution", lambda: len(env.executions()) == 2, timeout=60)
+    two = env.wait_for_execution(name=next(e["name"] for e in env.executions() if e["name"] != one["name"]))
+    assert two["status"] == "SUCCEEDED", two
+    assert two["name"] != one["name"]
+    receipts = [env.receipt(one["name"]), env.receipt(two["name"])]
+    assert [r["outcome"] for r in receipts] == ["COMPLETED", "COMPLETED"]
+    assert [r["request"]["versionId"] for r in receipts] == [first["VersionId"], second["VersionId"]]
+    assert receipts[0]["request"]["sha256"] == receipts[1]["request"]["sha256"]
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    # One job per dataset group for each upload: four, all distinct.
+    creates = [c for c in calls(env, "CreateDataDeletionJob") if c["status"] == 200]
+    assert sorted(c["datasetGroupArn"] for c in creates) == sorted(dsgs * 2)
+    assert len({p["jobArn"] for r in receipts for p in r["personalize"]}) == 4
+
+    # Either upload's event delivered again, straight to the trigger: a duplicate each time.
+    for put in (first, second):
+        out = env.client("lambda").invoke(FunctionName="start-erasure",
+                                          Payload=json.dumps(s3_event("requests/twice.csv", put, len(body))).encode())
+        summary = json.loads(out["Payload"].read())
+        assert summary["started"] == 0 and summary["duplicates"] == 1, summary
+    assert len(env.executions()) == 2
 
 
 def test_a_wrong_header_is_rejected_and_nothing_is_deleted(env):
@@ -248,15 +274,36 @@ def test_two_dataset_groups_and_two_pinpoint_applications(env):
     assert_only_listed_erased(env, dsgs, apps, listed)
 
 
-def test_objects_outside_the_request_prefix_or_not_csv_start_nothing(env):
-    deploy(env)
-    env.upload("requests/notes.txt", b"USER_ID\nx\n")
+def test_every_object_under_the_request_prefix_ends_in_a_receipt_and_nothing_else_starts(env):
+    """S3's suffix filter is case-sensitive, so the notification takes every object under the
+    prefix: users.CSV is erased like any CSV file, notes.txt gets a REJECTED receipt (NOT_CSV,
+    never read) and is purged. Objects elsewhere, and an empty folder placeholder, start nothing."""
+    dsgs, apps = deploy(env)
+    listed = {"upper-case-1": 1, "upper-case-2": 1}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/UPPER.CSV", csv_of(listed))
+    env.upload("requests/notes.txt", b"USER_ID\nnot-a-request-user\n")
     env.upload("work/elsewhere.csv", b"USER_ID\nx\n")
     env.upload("receipts/x.csv", b"USER_ID\nx\n")
-    import time
-
-    time.sleep(3)
-    assert env.executions() == []
+    env.client("s3").put_object(Bucket=BUCKET, Key="requests/folder/", Body=b"")
+    wait_for("two executions", lambda: len(env.executions()) == 2, timeout=60)
+    wait_for("both to end", lambda: all(e["status"] != "RUNNING" for e in env.executions()), timeout=300)
+    time.sleep(2)
+    by_key = {}
+    for e in env.executions():
+        r = env.receipt(e["name"])
+        by_key[r["request"]["key"]] = (e["status"], r)
+    assert set(by_key) == {"requests/UPPER.CSV", "requests/notes.txt"}, "something else started"
+    status, upper = by_key["requests/UPPER.CSV"]
+    assert (status, upper["outcome"], upper["request"]["validUsers"]) == ("SUCCEEDED", "COMPLETED", 2)
+    assert_only_listed_erased(env, dsgs, apps, listed)
+    status, notes = by_key["requests/notes.txt"]
+    assert (status, notes["outcome"], notes["request"]["rejectionCode"]) == ("FAILED", "REJECTED", "NOT_CSV")
+    assert "does not end in .csv" in notes["reason"]
+    assert "sha256" not in notes["request"], "a file that is not a request is never read"
+    assert notes["purge"]["requestObject"] == "DELETED"
+    versions = env.client("s3").list_object_versions(Bucket=BUCKET, Prefix="requests/notes.txt")
+    assert not versions.get("Versions"), "the rejected upload is purged like a rejected file"
 
 
 def test_limit_exceeded_on_create_is_retried_by_the_state_machine(env):
@@ -272,8 +319,9 @@ def test_limit_exceeded_on_create_is_retried_by_the_state_machine(env):
 
     result = env.wait_for_execution(timeout=300)
     assert result["status"] == "SUCCEEDED"
-    history = env.client("stepfunctions").get_execution_history(executionArn=result["executionArn"], maxResults=1000)
-    errors = [e["lambdaFunctionFailedEventDetails"]["error"] for e in history["events"] if e["type"] == "LambdaFunctionFailed"]
+    # The job's child execution of the deletion jobs map retried it (its history is its own).
+    errors = [e["lambdaFunctionFailedEventDetails"]["error"] for e in env.child_events(result["executionArn"])
+              if e["type"] == "LambdaFunctionFailed"]
     assert errors == ["LimitExceeded"]
     statuses = [c["status"] for c in calls(env, "CreateDataDeletionJob")]
     assert statuses == [400, 400, 400, 200]

@@ -1,0 +1,66 @@
+"""Every worst case the template's parameter ranges allow stays inside AWS's hard limits
+(tests/limits.py computes them from the ASL, template.yaml and shared/src/limits.rs), and
+docs/LIMITS.md quotes the figures as they are today."""
+
+from __future__ import annotations
+
+import re
+
+from tests import limits
+from tests.cfn.transform import SAMPLE_PARAMETERS, extreme_parameters
+
+DOC = limits.ROOT / "docs" / "LIMITS.md"
+
+
+def test_every_worst_case_holds():
+    broken = [r for r in limits.rows() if not r.ok]
+    assert not broken, "\n".join(f"{r.what}: {r.worst} > {r.limit}" for r in broken)
+
+
+def test_the_document_quotes_the_figures_of_today():
+    table = limits.render()
+    assert table in DOC.read_text(), (
+        "docs/LIMITS.md is stale: paste the output of `python -m tests.limits` into it:\n" + table)
+
+
+def test_every_number_the_workflow_sizes_by_is_bounded_both_ways():
+    """A Number parameter without MinValue and MaxValue would let a deployment past the bounds
+    the figures above are computed from."""
+    params = limits.template()["Parameters"]
+    unbounded = [n for n, p in params.items() if p["Type"] == "Number"
+                 and not ("MinValue" in p and "MaxValue" in p)]
+    assert not unbounded, unbounded
+    for name, p in params.items():
+        if p["Type"] == "Number" and "Default" in p:
+            assert p["MinValue"] <= int(p["Default"]) <= p["MaxValue"], name
+
+
+def test_the_sample_and_extreme_values_are_ones_the_template_accepts():
+    """The values the transformed template is linted with (make lint) must be ones CloudFormation
+    would accept: each matches its parameter's AllowedPattern and MaxLength."""
+    params = limits.template()["Parameters"]
+    for values in (SAMPLE_PARAMETERS, extreme_parameters()):
+        for name, value in values.items():
+            spec = params[name]
+            if "AllowedPattern" in spec:
+                assert re.fullmatch(spec["AllowedPattern"], value), (name, value[:80])
+            if "MaxLength" in spec:
+                assert len(value) <= int(spec["MaxLength"]), name
+            if "AllowedValues" in spec:
+                assert value in spec["AllowedValues"], name
+    # The extremes are extreme: the longest lists the patterns let through.
+    extremes = extreme_parameters()
+    assert extremes["DatasetGroupArns"].count(",") == 9 and extremes["PinpointApplicationIds"].count(",") == 9
+    for name in ("DatasetGroupArns", "PinpointApplicationIds"):
+        eleven = extremes[name] + "," + extremes[name].split(",")[0]
+        assert not re.fullmatch(params[name]["AllowedPattern"], eleven), f"{name} accepts 11 items"
+
+
+def test_a_request_prefix_that_could_widen_a_policy_or_be_the_workflows_own_is_refused():
+    spec = limits.template()["Parameters"]["RequestPrefix"]
+    for ok in ("requests/", "erasure-requests/", "in.box_1/"):
+        assert re.fullmatch(spec["AllowedPattern"], ok), ok
+    for bad in ("requests/*", "req?/", "a/b/", "requests", "/requests/", "", "*/"):
+        assert not re.fullmatch(spec["AllowedPattern"], bad), bad
+    rule = limits.template()["Rules"]["RequestPrefixIsNotTheWorkflows"]["Assertions"][0]["Assert"]
+    assert rule == {"Fn::Not": [{"Fn::Contains": [["work/", "receipts/"], {"Ref": "RequestPrefix"}]}]}
