@@ -145,8 +145,34 @@ def bench_prepare(stack: Stack) -> dict:
                      "wc_ratio": v_seconds / wc},
         "prepare": {"seconds": p["seconds"], "mb_s": size / 1e6 / p["seconds"], "rss_mb": p["peak_rss_mb"],
                     "wc_ratio": p["seconds"] / wc,
-                    "shards": (verdict.get("prepared") or verdict).get("shardCount")},
+                    "shards": ((verdict.get("prepared") or verdict).get("shards") or {}).get("count")},
     }
+
+
+def bench_cap() -> dict:
+    """The largest request preparation accepts: MaxRequestUsers at its MaxValue (25 million
+    distinct users), through the request rules (`erasure validate`, the same code as the prepare
+    function). Its peak RSS is mostly the duplicate fingerprints docs/LIMITS.md sizes the prepare
+    function's 1,024 MB with; one user fewer allowed rejects it (TOO_MANY_USERS)."""
+    import re
+
+    limits_rs = (ROOT / "shared" / "src" / "limits.rs").read_text()
+    per_user = int(re.search(r"FINGERPRINT_BYTES_PER_USER: u64 = (\d+);", limits_rs).group(1))
+    cap = 25_000_000
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / "request-cap.csv"
+    if not path.exists():
+        log(f"generating {path.name} ({cap:,} users)")
+        with open(path, "w") as f:
+            f.write("USER_ID\n")
+            for start in range(0, cap, 1_000_000):
+                f.write("".join(f"cap-{i:09d}\n" for i in range(start, min(cap, start + 1_000_000))))
+    log("erasure validate at the cap")
+    seconds, rss, code = run_timed([str(RELEASE / "erasure"), "validate", "--max-users", str(cap), str(path)])
+    _, _, over = run_timed([str(RELEASE / "erasure"), "validate", "--max-users", str(cap - 1), str(path)])
+    return {"users": cap, "bytes": path.stat().st_size, "seconds": seconds, "rss_mb": rss,
+            "accepted": code == 0, "one_fewer_allowed_rejects": over == 1,
+            "bound_mb": (128 * 1024 * 1024 + per_user * cap) / 1024 / 1024}
 
 
 # --- 2. Pinpoint at the quota ---------------------------------------------------------------
@@ -331,6 +357,14 @@ def table(r: dict) -> str:
                      verdict(m["mb_s"] >= t["prepare_mb_s"] and m["wc_ratio"] <= t["prepare_wc_ratio"]
                              and m["rss_mb"] < t["prepare_rss_mb"])))
     rows.append(("Prep 100 MB: file", f"{p['bytes'] / 1e6:.0f} MB, {p['users']:,} IDs, wc -l {p['wc_seconds'] * 1000:.0f} ms", "", ""))
+    if "cap" in r:
+        c = r["cap"]
+        rows.append((f"Prep at the cap: {c['users']:,} users (validate)",
+                     f"{c['seconds']:.1f} s, {c['rss_mb']:.0f} MB RSS, "
+                     f"{'accepted' if c['accepted'] else 'REJECTED'}; one user over: "
+                     f"{'TOO_MANY_USERS' if c['one_fewer_allowed_rejects'] else 'NOT rejected'}",
+                     f"< {c['bound_mb']:.0f} MiB (docs/LIMITS.md; prepare has 1024 MB)",
+                     verdict(c["accepted"] and c["one_fewer_allowed_rejects"] and c["rss_mb"] < c["bound_mb"])))
     for run in r["pinpoint"]:
         rows.append((f"Pinpoint {run['users']:,} users @ {run['limit']}/s, {LATENCY_MS} ms",
                      f"{run['achieved_rps']:.0f}/s = {run['share_of_limit'] * 100:.1f}% of limit, "
@@ -375,6 +409,7 @@ def main(argv=None):
     if not args.no_build:
         build()
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    results["cap"] = bench_cap()
     with Stack(log_dir=WORK / "logs", quiet=True, release=True) as stack:
         results["prepare"] = bench_prepare(stack)
         results["pinpoint"] = [bench_pinpoint(stack, int(x), args.users) for x in args.limits.split(",")]

@@ -64,7 +64,8 @@ def run_prepare(stack: Stack, path: Path, key: str = "requests/bench.csv", env_e
     head = s3.head_object(Bucket=BUCKET, Key=key)
     from tests.harness import AppConfig
     cfg = AppConfig(dataset_group_arns=["arn:aws:personalize:us-east-1:123456789012:dataset-group/bench"],
-                    application_ids=["benchapp"], shard_users=1000)
+                    application_ids=["benchapp"], shard_users=1000,
+                    max_request_users=10_000_000)  # the template's default
     env = dict(os.environ)
     env.update(stack.function_env(cfg))
     env["RUST_LOG"] = "warn"

@@ -340,6 +340,31 @@ def test_a_job_that_never_ends_is_given_up_on_visibly(env):
     assert receipt["purge"]["requestObject"] == "KEPT"
 
 
+def test_a_job_checked_the_most_times_is_given_up_within_its_child_executions_history(env):
+    """At the boundary docs/LIMITS.md computes: a job that never ends is checked 800 times (the
+    most one job gets; the interval spreads MaxJobWaitSeconds over them), in a child execution of
+    the deletion jobs map whose history stays far under 25,000 events, then given up visibly.
+    Waits run 100 times faster (the emulation's wait scale)."""
+    dsgs, apps = deploy(env, poll_seconds=1, extra_env={"MAX_JOB_WAIT_SECONDS": "800"})
+    env.control("POST", "personalize/config", {"pending_seconds": 100_000, "in_progress_seconds": 1})
+    env.control("POST", "sfn/config", {"wait_scale": 0.01})
+    listed = {"polled-a": 1}
+    seed(env, dsgs, apps, listed)
+    env.upload("requests/polled.csv", csv_of(listed))
+    result = env.wait_for_execution(timeout=500)
+    assert result["status"] == "FAILED"
+    receipt = env.receipt(result["name"])
+    [job] = receipt["personalize"]
+    assert job["status"] == "WAIT_EXCEEDED" and "after 800 status checks" in job["failureReason"], job
+    children = env.child_events(result["executionArn"])
+    checks = [e for e in children if e["type"] == "TaskStateEntered"
+              and e["stateEnteredEventDetails"]["name"] == "CheckDeletionJob"]
+    assert len(checks) == 800
+    assert env.invocations("check-deletion-job")["invocations"] == 800
+    # The parent's history holds none of it.
+    assert len(env.history(result["executionArn"])) < 100
+
+
 def test_a_request_gone_before_preparation_fails_visibly_and_erases_nothing(env):
     dsgs, apps = deploy(env)
     listed = {"gone-a": 1, "gone-b": 1}

@@ -88,11 +88,14 @@ def test_a_request_larger_than_a_part_is_split_and_written_in_multipart_pieces(d
     body = ("USER_ID\n" + "\n".join(ids) + "\n" + ids[7] + "\n").encode()
     key = "requests/big.csv"
     s3 = stack.client("s3")
-    s3.put_object(Bucket="erasure-requests", Key="work-only/" + key, Body=body)  # outside requests/: no workflow
-    head = s3.head_object(Bucket="erasure-requests", Key="work-only/" + key)
+    # The trigger off, so that only this direct invocation prepares the file (under the request
+    # prefix, where the prepare function's role may read it).
+    s3.put_bucket_notification_configuration(Bucket="erasure-requests", NotificationConfiguration={})
+    s3.put_object(Bucket="erasure-requests", Key=key, Body=body)
+    head = s3.head_object(Bucket="erasure-requests", Key=key)
     request_id = "fedcba9876543210fedcba9876543210"
     prepared = stack.invoke("prepare-request", {"request": {
-        "bucket": "erasure-requests", "key": "work-only/" + key, "versionId": head["VersionId"],
+        "bucket": "erasure-requests", "key": key, "versionId": head["VersionId"],
         "etag": head["ETag"].strip('"'), "size": head["ContentLength"], "requestId": request_id}})
     assert prepared["verdict"] == "ACCEPTED"
     assert prepared["stats"]["validUsers"] == 650_000

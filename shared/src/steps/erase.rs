@@ -611,4 +611,104 @@ mod tests {
         }
         assert!(backoff(1) <= Duration::from_millis(200));
     }
+
+    /// A shard handed back MAX_SHARD_HANDBACKS times stops: its remaining users are listed as
+    /// failed with the reason (in the failed list and the counts), none is dropped, and no
+    /// Pinpoint call is made, so its child execution's history stays bounded.
+    #[tokio::test]
+    async fn a_shard_handed_back_too_often_lists_its_remaining_users_as_failed() {
+        use aws_sdk_s3::operation::get_object::GetObjectOutput;
+        use aws_sdk_s3::operation::put_object::PutObjectOutput;
+        use aws_sdk_s3::primitives::ByteStream;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        use std::sync::{Arc, Mutex};
+
+        let progress = serde_json::json!({
+            "applications": [{"result": {"applicationId": "app", "usersProcessed": 100,
+                "endpointsDeleted": 100, "usersWithoutEndpoints": 0, "failedUsers": 0},
+                "done": 100, "failed": []}],
+            "complete": false,
+            "handbacks": limits::MAX_SHARD_HANDBACKS,
+        });
+        let shard_csv = (0..250).fold("USER_ID\n".to_string(), |mut s, i| {
+            s.push_str(&format!("handback-user-{i}\n"));
+            s
+        });
+        let read_progress = mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.key().is_some_and(|k| k.contains("/progress/")))
+            .then_output(move || {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(serde_json::to_vec(&progress).unwrap()))
+                    .build()
+            });
+        let read_shard = mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.key().is_some_and(|k| k.contains("/shard-")))
+            .then_output(move || {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(shard_csv.clone().into_bytes()))
+                    .build()
+            });
+        type Written = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+        let written: Written = Arc::default();
+        let w = written.clone();
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |r| {
+                let body = r.body().bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                w.lock()
+                    .unwrap()
+                    .push((r.key().unwrap_or_default().to_string(), body));
+                true
+            })
+            .then_output(|| PutObjectOutput::builder().build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            [&read_progress, &read_shard, &put]
+        );
+        // No rule: any Pinpoint call would fail the test.
+        let pinpoint = mock_client!(aws_sdk_pinpoint, RuleMode::MatchAny, []);
+        let cfg = EraseConfig {
+            application_ids: vec!["app".into()],
+            rate_per_second: 100.0,
+            concurrency: 4,
+            max_attempts: 3,
+            work_prefix: "work/".into(),
+            handback_margin: Duration::from_secs(30),
+            function_timeout: Duration::from_secs(900),
+        };
+        let shard = ShardSpec {
+            request_id: "0".repeat(32),
+            bucket: "b".into(),
+            key: format!("work/{}/pinpoint/shard-00003.csv", "0".repeat(32)),
+            index: 3,
+            users: 250,
+            execution: None,
+        };
+        let limiter = RateLimiter::new(100.0);
+        let out = handle(&cfg, &s3, &pinpoint, &limiter, None, shard)
+            .await
+            .unwrap();
+        assert!(out.complete);
+        let [app] = out.applications.as_slice() else {
+            panic!("one application")
+        };
+        assert_eq!((app.users_processed, app.failed_users), (250, 150));
+        assert_eq!(app.failure_reasons.get(HANDBACKS_SPENT), Some(&150));
+        let written = written.lock().unwrap();
+        let (_, failed) = written
+            .iter()
+            .find(|(k, _)| k.contains("/failed/"))
+            .expect("the failed list");
+        let failed = String::from_utf8_lossy(failed);
+        assert_eq!(
+            failed.lines().count(),
+            151,
+            "header and every user not erased"
+        );
+        assert!(failed.contains("handback-user-100,") && failed.contains("handback-user-249,"));
+        assert!(
+            !failed.contains("handback-user-99,"),
+            "users already erased are not failed"
+        );
+    }
 }
