@@ -92,29 +92,7 @@ pub async fn find_by_name(
     dataset_group_arn: &str,
     name: &str,
 ) -> Result<Option<String>, ErasureError> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_data_deletion_jobs()
-            .dataset_group_arn(dataset_group_arn)
-            .max_results(100)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| from_sdk("ListDataDeletionJobs", &e, true))?;
-        if let Some(found) = page
-            .data_deletion_jobs()
-            .iter()
-            .find(|j| j.job_name() == Some(name))
-            .and_then(|j| j.data_deletion_job_arn())
-        {
-            return Ok(Some(found.to_string()));
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(None),
-        }
-    }
+    Ok(jobs_by_name(client, dataset_group_arn).await?.remove(name))
 }
 
 /// Every data deletion job of a dataset group, by name (ListDataDeletionJobs, all pages): one

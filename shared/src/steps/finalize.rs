@@ -11,7 +11,7 @@ use crate::naming::RequestId;
 use crate::payload::{EvidenceFile, ExecutionFacts, ExecutionInput, Prepared, StatusChangeEvent};
 use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref, Verdict};
 use crate::receipt::{Evidence, Findings, Outcome, Purge, Receipt};
-use crate::steps::findings::gather;
+use crate::steps::findings::{gather, Scope};
 use crate::steps::{epoch_rfc3339, now_rfc3339};
 use crate::user_hash::{UserHasher, ALGORITHM};
 use sha2::{Digest, Sha256};
@@ -90,20 +90,14 @@ pub async fn handle(
         tracing::info!(request_id = %id, "the receipt exists; finishing what it left to do");
         return finish(cfg, clients.s3, &id, &input, earlier, deadline).await;
     }
-    let found = match accepted(input.prepared.as_ref()) {
-        Some(p) => Some(
-            gather(
-                clients.s3,
-                clients.personalize,
-                &id,
-                &cfg.work_prefix,
-                p,
-                input.results.as_deref(),
-            )
-            .await?,
-        ),
-        None => None,
-    };
+    let found = findings(
+        cfg,
+        clients,
+        &id,
+        input.prepared.as_ref(),
+        input.results.as_deref(),
+    )
+    .await?;
     let receipt = Receipt::build(&input, found.as_ref(), &cfg.application_ids, now_rfc3339());
     conclude(
         cfg,
@@ -133,8 +127,25 @@ async fn read_receipt(
     }
 }
 
-fn accepted(prepared: Option<&Prepared>) -> Option<&Prepared> {
-    prepared.filter(|p| p.verdict == Verdict::Accepted)
+/// What the erasure steps of an accepted request did (none for a request never prepared or
+/// rejected).
+async fn findings(
+    cfg: &FinalizeConfig,
+    clients: &Clients<'_>,
+    id: &RequestId,
+    prepared: Option<&Prepared>,
+    results: Option<&[crate::payload::MapRunOutput]>,
+) -> Result<Option<Findings>, ErasureError> {
+    let Some(p) = prepared.filter(|p| p.verdict == Verdict::Accepted) else {
+        return Ok(None);
+    };
+    let scope = Scope {
+        work_prefix: &cfg.work_prefix,
+        pinpoint: !cfg.application_ids.is_empty(),
+    };
+    gather(clients.s3, clients.personalize, id, &scope, p, results)
+        .await
+        .map(Some)
 }
 
 /// Writes the evidence, purges what may go (within the time left), writes the receipt.
@@ -357,10 +368,7 @@ pub async fn handle_status_change(
             Err(ErasureError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-    let found = match accepted(prepared.as_ref()) {
-        Some(p) => Some(gather(client, clients.personalize, &id, &cfg.work_prefix, p, None).await?),
-        None => None,
-    };
+    let found = findings(cfg, clients, &id, prepared.as_ref(), None).await?;
     let finput = FinalizeInput {
         request: input.request.clone(),
         prepared,

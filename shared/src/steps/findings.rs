@@ -20,6 +20,15 @@ use crate::steps::{epoch_rfc3339, erase};
 /// Progress objects read at once.
 const PROGRESS_READS: usize = 32;
 
+/// Where the steps recorded what they did, and which of them ran.
+pub struct Scope<'a> {
+    /// The work prefix (`work/`).
+    pub work_prefix: &'a str,
+    /// Whether Pinpoint applications are configured: without any, the shards record nothing
+    /// and their progress objects are not read.
+    pub pinpoint: bool,
+}
+
 /// Gathers what the steps did for an accepted request. `results` are the two maps' outputs
 /// (`[jobs, shards]`) when the Parallel state finished; without them (the execution was stopped,
 /// timed out, or failed before), a shard without a finished progress record shows what it had
@@ -28,7 +37,7 @@ pub async fn gather(
     client: &aws_sdk_s3::Client,
     personalize_client: &aws_sdk_personalize::Client,
     id: &RequestId,
-    work_prefix: &str,
+    scope: &Scope<'_>,
     prepared: &Prepared,
     results: Option<&[MapRunOutput]>,
 ) -> Result<Findings, ErasureError> {
@@ -43,14 +52,22 @@ pub async fn gather(
         };
         found.jobs = jobs(personalize_client, id, specs, &exported).await?;
     }
-    if let Some(plan) = &prepared.shards {
+    if let Some(plan) = prepared.shards.as_ref().filter(|_| scope.pinpoint) {
         let specs: Vec<ShardSpec> =
             read_json(client, &plan.map.manifest.bucket, &plan.map.manifest.key).await?;
         let exported = match maps.get(1) {
             Some(out) => read_results(client, out, false).await?,
             None => Vec::new(),
         };
-        found.shards = shards(client, id, work_prefix, specs, &exported, maps.len() > 1).await?;
+        found.shards = shards(
+            client,
+            id,
+            scope.work_prefix,
+            specs,
+            &exported,
+            maps.len() > 1,
+        )
+        .await?;
     }
     Ok(found)
 }
