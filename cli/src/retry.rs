@@ -131,7 +131,7 @@ async fn retry(o: &Options) -> Result<u8, String> {
             version_id: facts.request.version_id,
             etag: facts.request.etag,
             size: 0,
-            request_id: id.to_string(),
+            request_id: id.clone(),
             sha256: None,
         },
         execution: None,

@@ -2,14 +2,14 @@
 //! result whole or chunked, and must only ever yield valid, distinct IDs.
 #![no_main]
 
-use erasure::request_csv::{read_all, BadRowPolicy, RequestReader, MAX_ID_CHARS};
+use erasure::request_csv::{ReadAll, read_all, BadRowPolicy, RequestReader, MAX_ID_CHARS};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&chunk, bytes)) = data.split_first() else { return };
     let chunk = usize::from(chunk).max(1);
     for policy in [BadRowPolicy::RejectFile, BadRowPolicy::SkipRow] {
-        let (whole, whole_stats, whole_verdict) = read_all(bytes, policy);
+        let ReadAll { ids: whole, stats: whole_stats, verdict: whole_verdict, .. } = read_all(bytes, policy);
         let mut ids = Vec::new();
         let mut r = RequestReader::new(policy);
         for c in bytes.chunks(chunk) {

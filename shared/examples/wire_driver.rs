@@ -1,5 +1,5 @@
 //! Drives every Personalize and Pinpoint operation the local emulation serves through the real
-//! Rust SDK, so that the emulation's wire checks (tests/emulator/wire.py) see what the SDK the
+//! Rust SDK, so that the emulation's wire checks (tests/emulation/wire.py) see what the SDK the
 //! product is built on sends, and the SDK parses every answer the emulation gives: success
 //! paths, NotFound, AlreadyExists, InvalidNextToken and pagination.
 //!

@@ -102,7 +102,7 @@ pub fn lookup(
         .map(|p| {
             (
                 p.dataset_group_arn.clone(),
-                p.status.clone(),
+                p.status.to_string(),
                 p.job_arn.clone(),
             )
         })

@@ -14,6 +14,25 @@ pub const DEFAULT_SHARD_USERS: u64 = 1000;
 /// Default of `PinpointShardConcurrency`.
 pub const DEFAULT_SHARD_CONCURRENCY: u32 = 4;
 
+/// Default of `PollIntervalSeconds`: seconds between two checks of a deletion job.
+pub const DEFAULT_POLL_SECONDS: u64 = 300;
+/// Default of `MaxJobWaitSeconds`: how long a deletion job is waited for (2 days).
+pub const DEFAULT_MAX_JOB_WAIT_SECONDS: u64 = 172_800;
+/// Default of `PinpointRequestsPerSecond`: the account's DeleteUserEndpoints quota.
+pub const DEFAULT_PINPOINT_REQUESTS_PER_SECOND: f64 = 100.0;
+/// Default of `PINPOINT_CONCURRENCY`: erase calls in flight at once in one shard.
+pub const DEFAULT_ERASE_CONCURRENCY: usize = 16;
+/// Default of `PINPOINT_MAX_ATTEMPTS`: attempts per user and destination on errors other than
+/// throttling (throttling is retried for as long as the invocation has time).
+pub const DEFAULT_ERASE_MAX_ATTEMPTS: u32 = 8;
+/// Default of `PINPOINT_HANDBACK_SECONDS`: how close to its deadline a shard is handed back.
+pub const DEFAULT_HANDBACK_SECONDS: u64 = 30;
+/// Default of `FUNCTION_TIMEOUT_SECONDS`: the erase and finalize functions' Timeout (Lambda's
+/// most, 900 s), used when a runtime reports no usable deadline.
+pub const DEFAULT_FUNCTION_TIMEOUT_SECONDS: u64 = 900;
+/// Default of `ReceiptLockDays`: how long a locked receipt is retained.
+pub const DEFAULT_RECEIPT_LOCK_DAYS: u64 = 365;
+
 /// Most shards one request is cut into: a shard is one child execution of the Pinpoint map, one
 /// progress object the finalize step reads, one entry of the manifest it holds in memory.
 pub const MAX_SHARDS: u64 = 10_000;

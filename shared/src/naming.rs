@@ -10,8 +10,31 @@ use sha2::{Digest, Sha256};
 /// A redelivered S3 event carries the same upload and names the same request, so it starts
 /// nothing new. The same file uploaded again is a new upload (a new version) and a new request:
 /// the users it lists may have come back since the first one was erased.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct RequestId(String);
+
+impl TryFrom<String> for RequestId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        RequestId::parse(&s).ok_or_else(|| "a request ID is 32 lowercase hex digits".to_string())
+    }
+}
+
+impl std::str::FromStr for RequestId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        RequestId::try_from(s.to_string())
+    }
+}
+
+impl From<RequestId> for String {
+    fn from(id: RequestId) -> String {
+        id.0
+    }
+}
 
 impl RequestId {
     /// Derives the request ID from the uploaded object's bucket, key and ETag.
@@ -273,5 +296,17 @@ mod tests {
         let id = RequestId::derive("b", "k", "e");
         assert_eq!(RequestId::parse(id.as_str()), Some(id));
         assert_eq!(RequestId::parse("nothex"), None);
+    }
+
+    /// Payloads carry the ID as a string; a malformed one is refused where it is read, so no
+    /// handler parses it again.
+    #[test]
+    fn a_payload_with_a_malformed_request_id_does_not_read() {
+        let id = RequestId::derive("b", "k", "e");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{}\"", id.as_str()));
+        assert_eq!(serde_json::from_str::<RequestId>(&json).unwrap(), id);
+        let err = serde_json::from_str::<RequestId>("\"ABC\"").unwrap_err();
+        assert!(err.to_string().contains("32 lowercase hex digits"));
     }
 }

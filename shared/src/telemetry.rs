@@ -31,8 +31,6 @@ pub use tracing::Instrument;
 /// The span one invocation runs in: every log line of it carries the request's execution name
 /// (`erasure-<request ID>`), so a request can be followed across functions.
 pub fn request_span(input: &impl crate::payload::ForRequest) -> tracing::Span {
-    let execution = crate::naming::RequestId::parse(input.request_id())
-        .map(|id| id.execution_name())
-        .unwrap_or_else(|| "unknown".into());
+    let execution = input.request_id().execution_name();
     tracing::info_span!("request", execution = %execution)
 }

@@ -1,7 +1,7 @@
 //! Properties of the request rules: normalising never drops or invents a valid ID, whatever
 //! the quoting, blanks, line ends or duplicates; and normalising the normalised copy changes nothing.
 
-use erasure::request_csv::{read_all, BadRowPolicy};
+use erasure::request_csv::{read_all, BadRowPolicy, ReadAll};
 use erasure::split::{assemble_parts, SplitLimits, Splitter};
 use proptest::prelude::*;
 
@@ -87,7 +87,7 @@ proptest! {
 
     #[test]
     fn never_drops_or_invents_a_valid_id((distinct, bytes) in file()) {
-        let (ids, stats, verdict) = read_all(&bytes, BadRowPolicy::RejectFile);
+        let ReadAll { ids, stats, verdict, .. } = read_all(&bytes, BadRowPolicy::RejectFile);
         prop_assert_eq!(verdict, Ok(()));
         prop_assert_eq!(&ids, &distinct);
         prop_assert_eq!(stats.valid_users as usize, distinct.len());
@@ -96,11 +96,11 @@ proptest! {
 
     #[test]
     fn normalising_is_idempotent_and_parts_lose_nothing((distinct, bytes) in file(), max_part in 64u64..4096) {
-        let (ids, _, _) = read_all(&bytes, BadRowPolicy::RejectFile);
+        let ReadAll { ids, .. } = read_all(&bytes, BadRowPolicy::RejectFile);
         let parts = normalised(&ids, max_part);
         let mut again = Vec::new();
         for p in &parts {
-            let (part_ids, _, verdict) = read_all(p, BadRowPolicy::RejectFile);
+            let ReadAll { ids: part_ids, verdict, .. } = read_all(p, BadRowPolicy::RejectFile);
             prop_assert_eq!(verdict, Ok(()));
             // Re-normalising a part gives the same bytes.
             prop_assert_eq!(&normalised(&part_ids, u64::MAX)[0], p);
@@ -111,7 +111,7 @@ proptest! {
 
     #[test]
     fn chunking_never_changes_the_result((_, bytes) in file(), chunk in 1usize..64) {
-        let (whole, _, _) = read_all(&bytes, BadRowPolicy::RejectFile);
+        let ReadAll { ids: whole, .. } = read_all(&bytes, BadRowPolicy::RejectFile);
         let mut ids = Vec::new();
         let mut r = erasure::request_csv::RequestReader::new(BadRowPolicy::RejectFile);
         for c in bytes.chunks(chunk) {
@@ -124,7 +124,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_and_never_yield_a_blank_or_overlong_id(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-        let (ids, _, _) = read_all(&bytes, BadRowPolicy::SkipRow);
+        let ReadAll { ids, .. } = read_all(&bytes, BadRowPolicy::SkipRow);
         for id in ids {
             prop_assert!(!id.trim().is_empty() && id.chars().count() <= 256 && !id.chars().any(char::is_control));
         }

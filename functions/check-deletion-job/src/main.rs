@@ -1,6 +1,6 @@
 //! Reports a Personalize data deletion job's status for the polling loop.
 
-use erasure::aws::{load_config, PersonalizeClient};
+use erasure::aws::{load_config, PersonalizeClient, PersonalizeJobs};
 use erasure::payload::JobItem;
 use erasure::steps::check_job::{handle, CheckJobConfig};
 use erasure::telemetry::{request_span, Instrument};
@@ -10,10 +10,10 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = CheckJobConfig::from_env()?;
-    let personalize = PersonalizeClient::new(&load_config().await);
+    let jobs = PersonalizeJobs::new(PersonalizeClient::new(&load_config().await));
     run(service_fn(|ev: LambdaEvent<JobItem>| {
         let span = request_span(&ev.payload);
-        handle(&cfg, &personalize, ev.payload).instrument(span)
+        handle(&cfg, &jobs, ev.payload).instrument(span)
     }))
     .await
 }

@@ -1,6 +1,6 @@
 //! Creates (or finds) the Personalize data deletion job for one dataset group and part.
 
-use erasure::aws::{load_config, PersonalizeClient};
+use erasure::aws::{load_config, PersonalizeClient, PersonalizeJobs};
 use erasure::payload::JobSpec;
 use erasure::steps::create_job::{handle, CreateJobConfig};
 use erasure::telemetry::{request_span, Instrument};
@@ -10,10 +10,10 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = CreateJobConfig::from_env()?;
-    let personalize = PersonalizeClient::new(&load_config().await);
+    let jobs = PersonalizeJobs::new(PersonalizeClient::new(&load_config().await));
     run(service_fn(|ev: LambdaEvent<JobSpec>| {
         let span = request_span(&ev.payload);
-        handle(&cfg, &personalize, ev.payload).instrument(span)
+        handle(&cfg, &jobs, ev.payload).instrument(span)
     }))
     .await
 }

@@ -2,9 +2,9 @@
 //! the workflow reached, or by EventBridge when an execution ended (stopped, timed out, failed)
 //! before it got here.
 
-use erasure::aws::{load_config, s3_client, ssm, PersonalizeClient};
-use erasure::steps::erase::invocation_deadline;
-use erasure::steps::finalize::{dispatch, Clients, FinalizeConfig};
+use erasure::aws::{load_config, s3_client, ssm, PersonalizeClient, PersonalizeJobs, S3Store};
+use erasure::deadline::invocation_deadline;
+use erasure::steps::finalize::{dispatch, FinalizeConfig, Services};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -12,11 +12,11 @@ async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = FinalizeConfig::from_env()?;
     let conf = load_config().await;
-    let s3 = s3_client(&conf);
-    let personalize = PersonalizeClient::new(&conf);
-    let clients = Clients {
-        s3: &s3,
-        personalize: &personalize,
+    let store = S3Store::new(s3_client(&conf));
+    let jobs = PersonalizeJobs::new(PersonalizeClient::new(&conf));
+    let services = Services {
+        store: &store,
+        jobs: &jobs,
     };
     let hasher = ssm::user_hasher(&conf).await?;
     run(service_fn(|ev: LambdaEvent<serde_json::Value>| {
@@ -25,7 +25,7 @@ async fn main() -> Result<(), Error> {
             std::time::SystemTime::now(),
             cfg.function_timeout,
         );
-        dispatch(&cfg, &clients, hasher.as_ref(), Some(deadline), ev.payload)
+        dispatch(&cfg, &services, hasher.as_ref(), Some(deadline), ev.payload)
     }))
     .await
 }

@@ -1,6 +1,6 @@
 //! Validates and normalises a request file, writing the parts and shards the erasure reads.
 
-use erasure::aws::{load_config, s3_client, ssm};
+use erasure::aws::{load_config, s3_client, ssm, S3Store};
 use erasure::payload::ExecutionInput;
 use erasure::steps::prepare::{handle, PrepareConfig};
 use erasure::telemetry::{request_span, Instrument};
@@ -11,11 +11,11 @@ async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = PrepareConfig::from_env()?;
     let conf = load_config().await;
-    let s3 = s3_client(&conf);
+    let store = S3Store::new(s3_client(&conf));
     let hasher = ssm::user_hasher(&conf).await?;
     run(service_fn(|ev: LambdaEvent<ExecutionInput>| {
         let span = request_span(&ev.payload);
-        handle(&cfg, &s3, hasher.as_ref(), ev.payload).instrument(span)
+        handle(&cfg, &store, hasher.as_ref(), ev.payload).instrument(span)
     }))
     .await
 }

@@ -1,6 +1,6 @@
 //! S3 trigger: starts one erasure workflow per uploaded request file.
 
-use erasure::aws::{load_config, SfnClient};
+use erasure::aws::{load_config, SfnClient, SfnExecutions};
 use erasure::steps::start::{handle, StartConfig};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -8,9 +8,9 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     erasure::telemetry::init();
     let cfg = StartConfig::from_env()?;
-    let sfn = SfnClient::new(&load_config().await);
+    let executions = SfnExecutions::new(SfnClient::new(&load_config().await));
     run(service_fn(|ev: LambdaEvent<_>| {
-        handle(&cfg, &sfn, ev.payload)
+        handle(&cfg, &executions, ev.payload)
     }))
     .await
 }

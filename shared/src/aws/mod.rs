@@ -54,6 +54,8 @@ pub fn pinpoint_client(conf: &SdkConfig) -> aws_sdk_pinpoint::Client {
 }
 
 pub use aws_sdk_personalize::Client as PersonalizeClient;
-pub use aws_sdk_pinpoint::Client as PinpointClient;
-pub use aws_sdk_s3::Client as S3Client;
 pub use aws_sdk_sfn::Client as SfnClient;
+pub use personalize::PersonalizeJobs;
+pub use pinpoint::PinpointApp;
+pub use s3::S3Store;
+pub use sfn::SfnExecutions;

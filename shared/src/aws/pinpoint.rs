@@ -1,61 +1,122 @@
-//! Pinpoint: delete every endpoint of one user, and check an application is reachable.
-//! Service messages are never kept here: Pinpoint's paths carry the user ID.
+//! A Pinpoint application as an [`ErasureTarget`]: DeleteUserEndpoints for each user, paced by
+//! the function's limiter (the account's quota), GetApp as the check. Service messages are never
+//! kept here: Pinpoint's paths carry the user ID.
 
 use aws_sdk_pinpoint::Client;
 
 use super::errors::from_sdk;
 use crate::error::ErasureError;
+use crate::ports::{Erased, ErasureTarget, Holding};
+use crate::rate_limit::RateLimiter;
 
-/// What happened to one user in one application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserErasure {
-    /// Their endpoints were deleted (how many).
-    Deleted(u64),
-    /// They had no endpoint (NotFound).
-    NoEndpoints,
-    /// The call failed; the error says whether a retry may help.
-    Failed(ErasureError),
+/// One Pinpoint application, erased through a shared client and limiter.
+pub struct PinpointApp<'a> {
+    client: &'a Client,
+    application_id: String,
+    limiter: &'a RateLimiter,
 }
 
-/// DeleteUserEndpoints for one user.
-pub async fn delete_user_endpoints(
-    client: &Client,
-    application_id: &str,
-    user_id: &str,
-) -> UserErasure {
-    match client
-        .delete_user_endpoints()
-        .application_id(application_id)
-        .user_id(user_id)
-        .send()
-        .await
-    {
-        Ok(out) => UserErasure::Deleted(
-            out.endpoints_response()
-                .map(|r| r.item().len() as u64)
-                .unwrap_or(0),
-        ),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_not_found_exception()) =>
-        {
-            UserErasure::NoEndpoints
+impl<'a> PinpointApp<'a> {
+    /// The application `application_id`, paced by `limiter` (one per execution environment:
+    /// DeleteUserEndpoints' quota is the account's, whatever the application).
+    pub fn new(client: &'a Client, application_id: &str, limiter: &'a RateLimiter) -> Self {
+        PinpointApp {
+            client,
+            application_id: application_id.to_string(),
+            limiter,
         }
-        Err(err) => UserErasure::Failed(from_sdk("DeleteUserEndpoints", &err, false)),
     }
 }
 
-/// GetApp: tells "no such application" (which DeleteUserEndpoints would report as a user
-/// without endpoints) and "access denied" apart before any user is counted.
-pub async fn check_application(client: &Client, application_id: &str) -> Result<(), ErasureError> {
-    client
-        .get_app()
-        .application_id(application_id)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| from_sdk("GetApp", &e, true))
+impl ErasureTarget for PinpointApp<'_> {
+    fn id(&self) -> &str {
+        &self.application_id
+    }
+
+    /// GetApp: tells "no such application" (which DeleteUserEndpoints would report as a user
+    /// without endpoints) and "access denied" apart before any user is counted.
+    async fn check(&self) -> Result<(), ErasureError> {
+        self.client
+            .get_app()
+            .application_id(&self.application_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| from_sdk("GetApp", &e, true))
+    }
+
+    fn unusable(&self, error: &ErasureError) -> &'static str {
+        match error {
+            ErasureError::NotFound(_) => "application not found",
+            ErasureError::Forbidden(_) => {
+                "access denied (missing permission, or Pinpoint engagement features ended for this account)"
+            }
+            _ => "application check failed",
+        }
+    }
+
+    /// GetUserEndpoints: the endpoints DeleteUserEndpoints would delete (NotFound: none). Paced
+    /// by the same limiter: GetUserEndpoints has a quota of its own, but the preview is meant for
+    /// before an erasure, not beside one.
+    async fn preview(&self, user: &str) -> Result<Holding, ErasureError> {
+        self.limiter.acquire().await;
+        match self
+            .client
+            .get_user_endpoints()
+            .application_id(&self.application_id)
+            .user_id(user)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(
+                match out.endpoints_response().map_or(0, |r| r.item().len()) {
+                    0 => Holding::Nothing,
+                    n => Holding::Items(n as u64),
+                },
+            ),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                Ok(Holding::Nothing)
+            }
+            Err(err) => Err(from_sdk("GetUserEndpoints", &err, false)),
+        }
+    }
+
+    /// DeleteUserEndpoints for one user: NotFound means the user has no endpoint here.
+    async fn erase(&self, user: &str) -> Result<Erased, ErasureError> {
+        self.limiter.acquire().await;
+        let result = match self
+            .client
+            .delete_user_endpoints()
+            .application_id(&self.application_id)
+            .user_id(user)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Erased::Deleted(
+                out.endpoints_response()
+                    .map(|r| r.item().len() as u64)
+                    .unwrap_or(0),
+            )),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                Ok(Erased::NothingThere)
+            }
+            Err(err) => Err(from_sdk("DeleteUserEndpoints", &err, false)),
+        };
+        match &result {
+            Err(ErasureError::Throttled(_)) => self.limiter.throttled().await,
+            Ok(_) => self.limiter.succeeded().await,
+            Err(_) => {}
+        }
+        result
+    }
 }
 
 #[cfg(test)]
@@ -68,25 +129,62 @@ mod tests {
     use aws_sdk_pinpoint::types::{EndpointResponse, EndpointsResponse};
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
+    async fn delete_user_endpoints(
+        client: &Client,
+        app: &str,
+        user: &str,
+    ) -> Result<Erased, ErasureError> {
+        let limiter = RateLimiter::new(1_000.0);
+        PinpointApp::new(client, app, &limiter).erase(user).await
+    }
+
+    fn two_endpoints() -> EndpointsResponse {
+        EndpointsResponse::builder()
+            .item(EndpointResponse::builder().id("e1").build())
+            .item(EndpointResponse::builder().id("e2").build())
+            .build()
+    }
+
     #[tokio::test]
     async fn deleted_endpoints_are_counted() {
         let rule = mock!(Client::delete_user_endpoints)
             .match_requests(|r| r.application_id() == Some("app") && r.user_id() == Some("u1"))
             .then_output(|| {
                 DeleteUserEndpointsOutput::builder()
-                    .endpoints_response(
-                        EndpointsResponse::builder()
-                            .item(EndpointResponse::builder().id("e1").build())
-                            .item(EndpointResponse::builder().id("e2").build())
-                            .build(),
-                    )
+                    .endpoints_response(two_endpoints())
                     .build()
             });
         let client = mock_client!(aws_sdk_pinpoint, [&rule]);
         assert_eq!(
             delete_user_endpoints(&client, "app", "u1").await,
-            UserErasure::Deleted(2)
+            Ok(Erased::Deleted(2))
         );
+    }
+
+    /// The preview reads (GetUserEndpoints) and deletes nothing: no DeleteUserEndpoints rule
+    /// exists, so a delete would fail the test.
+    #[tokio::test]
+    async fn a_preview_counts_the_endpoints_without_deleting() {
+        use aws_sdk_pinpoint::operation::get_user_endpoints::{
+            GetUserEndpointsError, GetUserEndpointsOutput,
+        };
+        let found = mock!(Client::get_user_endpoints)
+            .match_requests(|r| r.user_id() == Some("u1"))
+            .then_output(|| {
+                GetUserEndpointsOutput::builder()
+                    .endpoints_response(two_endpoints())
+                    .build()
+            });
+        let none = mock!(Client::get_user_endpoints)
+            .match_requests(|r| r.user_id() == Some("u2"))
+            .then_error(|| {
+                GetUserEndpointsError::NotFoundException(NotFoundException::builder().build())
+            });
+        let client = mock_client!(aws_sdk_pinpoint, RuleMode::MatchAny, [&found, &none]);
+        let limiter = RateLimiter::new(1_000.0);
+        let app = PinpointApp::new(&client, "app", &limiter);
+        assert_eq!(app.preview("u1").await.unwrap(), Holding::Items(2));
+        assert_eq!(app.preview("u2").await.unwrap(), Holding::Nothing);
     }
 
     #[tokio::test]
@@ -97,7 +195,7 @@ mod tests {
         let client = mock_client!(aws_sdk_pinpoint, [&rule]);
         assert_eq!(
             delete_user_endpoints(&client, "app", "u1").await,
-            UserErasure::NoEndpoints
+            Ok(Erased::NothingThere)
         );
     }
 
@@ -131,7 +229,7 @@ mod tests {
             let rule = wire(status, code);
             let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&rule]);
             match delete_user_endpoints(&client, "app", "u1").await {
-                UserErasure::Failed(e) => {
+                Err(e) => {
                     assert_eq!(e.name(), name, "{code}: {e}");
                     assert!(!e.to_string().contains("u1"), "{e}");
                 }
@@ -142,7 +240,7 @@ mod tests {
         let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&not_found]);
         assert_eq!(
             delete_user_endpoints(&client, "app", "u1").await,
-            UserErasure::NoEndpoints
+            Ok(Erased::NothingThere)
         );
     }
 
@@ -154,7 +252,7 @@ mod tests {
             .build();
         let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&rule]);
         match delete_user_endpoints(&client, "app", "u1").await {
-            UserErasure::Failed(e) => assert_eq!(e.name(), "Throttled"),
+            Err(e) => assert_eq!(e.name(), "Throttled"),
             other => panic!("{other:?}"),
         }
     }

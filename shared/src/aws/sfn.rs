@@ -1,43 +1,51 @@
-//! Step Functions: start one execution per request, treating a repeat as a duplicate.
+//! Step Functions as the workflow's [`Executions`]: start one execution per request, a repeat
+//! being a duplicate.
 
 use aws_sdk_sfn::Client;
 
 use super::errors::from_sdk;
 use crate::error::ErasureError;
+use crate::ports::{Executions, Start};
 
-/// Whether StartExecution started something new.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Start {
-    /// A new execution (its ARN).
-    Started(String),
-    /// An execution with this name exists already (running with the same input, or any earlier one).
-    Duplicate,
+/// A Step Functions client as the workflow's executions.
+#[derive(Clone)]
+pub struct SfnExecutions {
+    client: Client,
 }
 
-/// StartExecution with a deterministic name.
-pub async fn start(
-    client: &Client,
-    state_machine_arn: &str,
-    name: &str,
-    input: &str,
-) -> Result<Start, ErasureError> {
-    match client
-        .start_execution()
-        .state_machine_arn(state_machine_arn)
-        .name(name)
-        .input(input)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Start::Started(out.execution_arn().to_string())),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_execution_already_exists()) =>
+impl SfnExecutions {
+    /// Wraps a client (built once, in main).
+    pub fn new(client: Client) -> Self {
+        SfnExecutions { client }
+    }
+}
+
+impl Executions for SfnExecutions {
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> Result<Start, ErasureError> {
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await
         {
-            Ok(Start::Duplicate)
+            Ok(out) => Ok(Start::Started(out.execution_arn().to_string())),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_already_exists()) =>
+            {
+                Ok(Start::Duplicate)
+            }
+            Err(err) => Err(from_sdk("StartExecution", &err, true)),
         }
-        Err(err) => Err(from_sdk("StartExecution", &err, true)),
     }
 }
 
@@ -47,6 +55,12 @@ mod tests {
     use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
     use aws_sdk_sfn::types::error::{ExecutionAlreadyExists, StateMachineDoesNotExist};
     use aws_smithy_mocks::{mock, mock_client};
+
+    async fn start(client: &Client) -> Result<Start, ErasureError> {
+        SfnExecutions::new(client.clone())
+            .start("arn:sm", "erasure-x", "{}")
+            .await
+    }
 
     #[tokio::test]
     async fn a_new_name_starts_an_execution() {
@@ -61,7 +75,7 @@ mod tests {
             });
         let client = mock_client!(aws_sdk_sfn, [&rule]);
         assert_eq!(
-            start(&client, "arn:sm", "erasure-x", "{}").await.unwrap(),
+            start(&client).await.unwrap(),
             Start::Started("arn:exec".into())
         );
     }
@@ -72,10 +86,7 @@ mod tests {
             StartExecutionError::ExecutionAlreadyExists(ExecutionAlreadyExists::builder().build())
         });
         let client = mock_client!(aws_sdk_sfn, [&rule]);
-        assert_eq!(
-            start(&client, "arn:sm", "erasure-x", "{}").await.unwrap(),
-            Start::Duplicate
-        );
+        assert_eq!(start(&client).await.unwrap(), Start::Duplicate);
     }
 
     #[tokio::test]
@@ -87,7 +98,10 @@ mod tests {
         });
         let client = mock_client!(aws_sdk_sfn, [&rule]);
         // A modeled error without wire metadata has no code: it must still not pass as success.
-        assert!(start(&client, "arn:sm", "erasure-x", "{}").await.is_err());
+        assert!(SfnExecutions::new(client.clone())
+            .start("arn:sm", "erasure-x", "{}")
+            .await
+            .is_err());
         let wire = mock!(Client::start_execution)
             .sequence()
             .http_status(
@@ -96,7 +110,8 @@ mod tests {
             )
             .build();
         let client = mock_client!(aws_sdk_sfn, aws_smithy_mocks::RuleMode::Sequential, [&wire]);
-        let err = start(&client, "arn:sm", "erasure-x", "{}")
+        let err = SfnExecutions::new(client.clone())
+            .start("arn:sm", "erasure-x", "{}")
             .await
             .unwrap_err();
         assert_eq!(err.name(), "ServiceError");

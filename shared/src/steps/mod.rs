@@ -4,22 +4,5 @@ pub mod check_job;
 pub mod create_job;
 pub mod erase;
 pub mod finalize;
-pub mod findings;
 pub mod prepare;
 pub mod start;
-
-/// Now, RFC 3339 (UTC).
-pub(crate) fn now_rfc3339() -> String {
-    epoch_rfc3339(time::OffsetDateTime::now_utc().unix_timestamp())
-}
-
-/// Seconds since the epoch as RFC 3339 (UTC).
-pub(crate) fn epoch_rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| secs.to_string())
-}

@@ -3,11 +3,11 @@
 use aws_lambda_events::s3::S3Event;
 use serde::Serialize;
 
-use crate::aws::sfn::{self, Start};
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::naming::RequestId;
 use crate::payload::{ExecutionInput, RequestObject};
+use crate::ports::{Executions, Start};
 use crate::s3_event::{classify, decode_key};
 
 /// Settings of the trigger.
@@ -48,7 +48,7 @@ pub struct StartSummary {
 /// come back as duplicates.
 pub async fn handle(
     cfg: &StartConfig,
-    client: &aws_sdk_sfn::Client,
+    executions: &impl Executions,
     event: S3Event,
 ) -> Result<StartSummary, ErasureError> {
     let mut summary = StartSummary::default();
@@ -110,14 +110,14 @@ pub async fn handle(
                 version_id,
                 etag: etag.trim_matches('"').to_string(),
                 size,
-                request_id: id.to_string(),
+                request_id: id.clone(),
             },
             execution: None,
         };
         let body =
             serde_json::to_string(&input).map_err(|e| ErasureError::Invalid(e.to_string()))?;
         let exec = id.execution_name();
-        match sfn::start(client, &cfg.state_machine_arn, &exec, &body).await {
+        match executions.start(&cfg.state_machine_arn, &exec, &body).await {
             Ok(Start::Started(arn)) => {
                 tracing::info!(execution = %exec, execution_arn = %arn, "erasure started");
                 summary.started += 1;
@@ -143,10 +143,7 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
-    use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
-    use aws_sdk_sfn::Client;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use crate::memory::MemoryExecutions;
 
     fn cfg() -> StartConfig {
         StartConfig {
@@ -155,45 +152,29 @@ mod tests {
         }
     }
 
+    fn record(name: &str, key: &str, etag: &str, upload: (&str, &str)) -> serde_json::Value {
+        let mut object = serde_json::json!({"key": key, "eTag": etag, "size": 10});
+        object[upload.0] = serde_json::json!(upload.1);
+        serde_json::json!({
+            "eventName": name,
+            "eventTime": "2026-11-22T10:00:00.000Z",
+            "userIdentity": {"principalId": "AWS:X"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "s3": {"bucket": {"name": "b"}, "object": object}
+        })
+    }
+
     fn event(records: &[(&str, &str, &str)]) -> S3Event {
         let recs: Vec<serde_json::Value> = records
             .iter()
-            .map(|(name, key, etag)| {
-                serde_json::json!({
-                    "eventName": name,
-                    "eventTime": "2026-11-22T10:00:00.000Z",
-                    "userIdentity": {"principalId": "AWS:X"},
-                    "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                    "s3": {"bucket": {"name": "b"}, "object": {"key": key, "eTag": etag, "size": 10, "versionId": "v1"}}
-                })
-            })
+            .map(|(name, key, etag)| record(name, key, etag, ("versionId", "v1")))
             .collect();
         serde_json::from_value(serde_json::json!({ "Records": recs })).unwrap()
     }
 
-    fn started() -> StartExecutionOutput {
-        StartExecutionOutput::builder()
-            .execution_arn("arn:exec")
-            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
-            .build()
-            .unwrap()
-    }
-
     #[tokio::test]
     async fn every_record_is_handled_and_keys_are_decoded() {
-        let expected = RequestId::for_upload("b", "requests/my file #1.csv", "e1", Some("v1"))
-            .execution_name();
-        let rule = mock!(Client::start_execution)
-            .match_requests(move |r| {
-                let input: ExecutionInput =
-                    serde_json::from_str(r.input().unwrap_or("{}")).unwrap();
-                r.name() == Some(expected.as_str())
-                    && input.request.key == "requests/my file #1.csv"
-                    && input.request.version_id.as_deref() == Some("v1")
-            })
-            .then_output(started);
-        let other = mock!(Client::start_execution).then_output(started);
-        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&rule, &other]);
+        let executions = MemoryExecutions::default();
         let ev = event(&[
             ("ObjectCreated:Put", "requests/my+file+%231.csv", "\"e1\""),
             (
@@ -209,62 +190,64 @@ mod tests {
                 "e5",
             ),
         ]);
-        let summary = handle(&cfg(), &client, ev).await.unwrap();
+        let summary = handle(&cfg(), &executions, ev).await.unwrap();
         // notes.txt starts an execution too: the workflow rejects it with a receipt.
         assert_eq!(
             (summary.started, summary.duplicates, summary.ignored),
             (3, 0, 2)
         );
-        assert_eq!(rule.num_calls(), 1);
+        let expected = RequestId::for_upload("b", "requests/my file #1.csv", "e1", Some("v1"))
+            .execution_name();
+        let started = executions.started();
+        let input: ExecutionInput = serde_json::from_str(&started[&expected]).unwrap();
+        assert_eq!(input.request.key, "requests/my file #1.csv");
+        assert_eq!(input.request.version_id.as_deref(), Some("v1"));
+        assert_eq!(input.request.etag, "e1");
     }
 
     #[tokio::test]
     async fn a_repeat_is_a_duplicate_and_a_bad_record_does_not_stop_the_others() {
-        let dup = mock!(Client::start_execution)
-            .match_requests(|r| r.input().is_some_and(|i| i.contains("requests/a.csv")))
-            .then_error(|| {
-                StartExecutionError::ExecutionAlreadyExists(
-                    ExecutionAlreadyExists::builder().build(),
-                )
-            });
-        let ok = mock!(Client::start_execution).then_output(started);
-        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&dup, &ok]);
+        let executions = MemoryExecutions::default();
+        let first = event(&[("ObjectCreated:Put", "requests/a.csv", "e1")]);
+        handle(&cfg(), &executions, first).await.unwrap();
         let ev = event(&[
             ("ObjectCreated:Put", "requests/a.csv", "e1"),
             ("ObjectCreated:Put", "requests/no-etag.csv", ""),
             ("ObjectCreated:Put", "requests/b.csv", "e2"),
         ]);
         // The record without an ETag fails the invocation (so Lambda retries it), after the others ran.
-        let err = handle(&cfg(), &client, ev).await.unwrap_err();
+        let err = handle(&cfg(), &executions, ev).await.unwrap_err();
         assert_eq!(err.name(), "Invalid");
-        assert_eq!((dup.num_calls(), ok.num_calls()), (1, 1));
+        assert_eq!(executions.started().len(), 2, "a.csv once, b.csv once");
     }
 
     #[tokio::test]
     async fn without_versioning_each_upload_is_told_apart_by_its_sequencer() {
-        let rule = mock!(Client::start_execution).then_output(started);
-        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&rule]);
+        let executions = MemoryExecutions::default();
         let upload = |sequencer: &str| -> S3Event {
-            serde_json::from_value(serde_json::json!({"Records": [{
-                "eventName": "ObjectCreated:Put",
-                "eventTime": "2026-12-01T10:00:00.000Z",
-                "userIdentity": {"principalId": "AWS:X"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "s3": {"bucket": {"name": "b"}, "object": {"key": "requests/a.csv", "eTag": "e1",
-                       "size": 10, "sequencer": sequencer}}
-            }]}))
-            .unwrap()
+            let rec = record(
+                "ObjectCreated:Put",
+                "requests/a.csv",
+                "e1",
+                ("sequencer", sequencer),
+            );
+            serde_json::from_value(serde_json::json!({ "Records": [rec] })).unwrap()
         };
-        let first = handle(&cfg(), &client, upload("0055AED6DCD90281E5"))
+        let first = handle(&cfg(), &executions, upload("0055AED6DCD90281E5"))
             .await
             .unwrap();
-        let again = handle(&cfg(), &client, upload("0055AED6DCD90281E5"))
+        let again = handle(&cfg(), &executions, upload("0055AED6DCD90281E5"))
             .await
             .unwrap();
-        let second = handle(&cfg(), &client, upload("0055AED6DCD90281F0"))
+        let second = handle(&cfg(), &executions, upload("0055AED6DCD90281F0"))
             .await
             .unwrap();
-        assert_eq!(first.executions, again.executions, "a redelivered event");
+        assert_eq!(
+            (again.started, again.duplicates),
+            (0, 1),
+            "a redelivered event"
+        );
+        assert_eq!(first.executions, again.executions);
         assert_ne!(
             first.executions, second.executions,
             "the same file uploaded again"

@@ -7,15 +7,16 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 
-use crate::aws::{personalize, s3};
+use crate::clock::epoch_rfc3339;
 use crate::error::ErasureError;
 use crate::map_results::{parse_result_file, ChildResult, ResultManifest};
 use crate::naming::RequestId;
 use crate::payload::{
     CaughtError, JobItem, JobRef, JobSpec, JobStatus, MapRunOutput, Prepared, ShardItem, ShardSpec,
 };
+use crate::ports::{DeletionJobs, ObjectStore};
 use crate::receipt::Findings;
-use crate::steps::{epoch_rfc3339, erase};
+use crate::shard_progress;
 
 /// Progress objects read at once.
 const PROGRESS_READS: usize = 32;
@@ -34,8 +35,8 @@ pub struct Scope<'a> {
 /// timed out, or failed before), a shard without a finished progress record shows what it had
 /// recorded, where with them it counts as failed (`ShardNotFinished`), never as done.
 pub async fn gather(
-    client: &aws_sdk_s3::Client,
-    personalize_client: &aws_sdk_personalize::Client,
+    store: &impl ObjectStore,
+    deletion_jobs: &impl DeletionJobs,
     id: &RequestId,
     scope: &Scope<'_>,
     prepared: &Prepared,
@@ -45,22 +46,22 @@ pub async fn gather(
     let maps = results.unwrap_or_default();
     if let Some(plan) = &prepared.jobs {
         let specs: Vec<JobSpec> =
-            read_json(client, &plan.manifest.bucket, &plan.manifest.key).await?;
+            read_json(store, &plan.manifest.bucket, &plan.manifest.key).await?;
         let exported = match maps.first() {
-            Some(out) => read_results(client, out, true).await?,
+            Some(out) => read_results(store, out, true).await?,
             None => Vec::new(),
         };
-        found.jobs = jobs(personalize_client, id, specs, &exported).await?;
+        found.jobs = jobs(deletion_jobs, id, specs, &exported).await?;
     }
     if let Some(plan) = prepared.shards.as_ref().filter(|_| scope.pinpoint) {
         let specs: Vec<ShardSpec> =
-            read_json(client, &plan.map.manifest.bucket, &plan.map.manifest.key).await?;
+            read_json(store, &plan.map.manifest.bucket, &plan.map.manifest.key).await?;
         let exported = match maps.get(1) {
-            Some(out) => read_results(client, out, false).await?,
+            Some(out) => read_results(store, out, false).await?,
             None => Vec::new(),
         };
         found.shards = shards(
-            client,
+            store,
             id,
             scope.work_prefix,
             specs,
@@ -76,7 +77,7 @@ pub async fn gather(
 /// or never reported, the job as Personalize knows it (looked up by its deterministic name), with
 /// the child's error when the job did not end.
 async fn jobs(
-    client: &aws_sdk_personalize::Client,
+    deletion_jobs: &impl DeletionJobs,
     id: &RequestId,
     specs: Vec<JobSpec>,
     exported: &[ChildResult],
@@ -112,7 +113,7 @@ async fn jobs(
             continue;
         }
         if !names_by_group.contains_key(&spec.dataset_group_arn) {
-            let names = personalize::jobs_by_name(client, &spec.dataset_group_arn).await?;
+            let names = deletion_jobs.by_name(&spec.dataset_group_arn).await?;
             names_by_group.insert(spec.dataset_group_arn.clone(), names);
         }
         let name = id.job_name(&spec.dataset_group_arn, spec.part);
@@ -127,15 +128,15 @@ async fn jobs(
             error: failed.remove(&key),
         };
         if let Some(arn) = arn {
-            let d = personalize::describe(client, &arn).await?;
-            let ended = matches!(d.status.as_str(), "COMPLETED" | "FAILED");
+            let d = deletion_jobs.describe(&arn).await?;
+            let ended = d.state.ended();
             if ended {
                 // The job's own end is what counts, whatever happened to the child watching it.
                 item.error = None;
             }
             item.check = Some(JobStatus {
                 done: ended,
-                status: d.status,
+                status: d.state,
                 num_deleted: d.num_deleted,
                 failure_reason: d.failure_reason,
                 created_at: d.created_epoch.map(epoch_rfc3339),
@@ -158,7 +159,7 @@ async fn jobs(
 /// Every shard of the manifest: the error of a child that failed; else the counts its progress
 /// object records.
 async fn shards(
-    client: &aws_sdk_s3::Client,
+    store: &impl ObjectStore,
     id: &RequestId,
     work_prefix: &str,
     specs: Vec<ShardSpec>,
@@ -194,7 +195,7 @@ async fn shards(
                         error: Some(error),
                     });
                 }
-                let result = erase::recorded(client, id, work_prefix, &spec).await?;
+                let result = shard_progress::recorded(store, id, work_prefix, &spec).await?;
                 let (applications, error) = match result {
                     Some(r) if r.complete || !maps_finished => (r.applications, None),
                     _ if !maps_finished => (Vec::new(), None),
@@ -223,14 +224,14 @@ async fn shards(
 /// The children a map's ResultWriter exported: all of them, or only those that did not succeed
 /// (a shard's counts are in its progress object; its child's output adds nothing).
 async fn read_results(
-    client: &aws_sdk_s3::Client,
+    store: &impl ObjectStore,
     out: &MapRunOutput,
     with_succeeded: bool,
 ) -> Result<Vec<ChildResult>, ErasureError> {
     let Some(details) = &out.result_writer_details else {
         return Ok(Vec::new());
     };
-    let manifest: ResultManifest = read_json(client, &details.bucket, &details.key).await?;
+    let manifest: ResultManifest = read_json(store, &details.bucket, &details.key).await?;
     let bucket = if manifest.destination_bucket.is_empty() {
         details.bucket.clone()
     } else {
@@ -243,7 +244,7 @@ async fn read_results(
         .chain(files.succeeded.iter().filter(|_| with_succeeded));
     let mut children = Vec::new();
     for file in wanted {
-        let bytes = s3::read_object(client, &bucket, &file.key).await?;
+        let bytes = store.get(&bucket, &file.key).await?;
         let mut parsed = parse_result_file(&bytes).map_err(|_| {
             ErasureError::Invalid(format!("the map result file {} is unreadable", file.key))
         })?;
@@ -253,11 +254,11 @@ async fn read_results(
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(
-    client: &aws_sdk_s3::Client,
+    store: &impl ObjectStore,
     bucket: &str,
     key: &str,
 ) -> Result<T, ErasureError> {
-    let bytes = s3::read_object(client, bucket, key).await?;
+    let bytes = store.get(bucket, key).await?;
     serde_json::from_slice(&bytes)
         .map_err(|_| ErasureError::Invalid(format!("the workflow's object {key} is unreadable")))
 }

@@ -1,16 +1,20 @@
 //! Preparing a request: stream the CSV, validate and normalise it, write the parts Personalize
 //! reads and the shards the Pinpoint map erases, all under the workflow's own work prefix.
 
-use crate::aws::s3;
+mod outputs;
+
+use outputs::{write_manifest, Outputs, UserIndex};
+
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::limits;
-use crate::naming::RequestId;
-use crate::payload::{EvidenceFile, MapPlan, ResultsLocation, ShardPlan};
-use crate::payload::{ExecutionInput, JobSpec, Prepared, S3Ref, ShardSpec, Verdict};
+use crate::payload::ShardPlan;
+use crate::payload::{ExecutionInput, JobSpec, Prepared, Verdict};
+use crate::ports::ObjectStore;
+use crate::purge::purge_prefix;
 use crate::request_csv::{BadRowPolicy, FileProblem, RequestReader, RequestStats};
 use crate::s3_event::is_csv;
-use crate::split::{Finished, SplitLimits, Splitter, PART_CHUNK_BYTES};
+use crate::split::{SplitLimits, Splitter};
 use crate::user_hash::UserHasher;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -74,14 +78,12 @@ impl PrepareConfig {
 /// Prepares the request named in the execution input.
 pub async fn handle(
     cfg: &PrepareConfig,
-    client: &aws_sdk_s3::Client,
+    store: &impl ObjectStore,
     hasher: Option<&UserHasher>,
     input: ExecutionInput,
 ) -> Result<Prepared, ErasureError> {
     let mut request = input.request;
-    let id = RequestId::parse(&request.request_id).ok_or_else(|| {
-        ErasureError::Invalid("the execution input has a malformed request ID".into())
-    })?;
+    let id = request.request_id.clone();
     // Every object under the request prefix starts an execution; one that is not a CSV file is
     // rejected here, before a byte of it is read, and its receipt says why.
     if !is_csv(&request.key) {
@@ -95,14 +97,15 @@ pub async fn handle(
         let problem = too_large(request.size, cfg);
         return Ok(rejected(request, RequestStats::default(), problem));
     }
-    let (mut body, size, etag) = s3::open_request(
-        client,
-        &request.bucket,
-        &request.key,
-        request.version_id.as_deref(),
-        &request.etag,
-    )
-    .await?;
+    let opened = store
+        .open_request(
+            &request.bucket,
+            &request.key,
+            request.version_id.as_deref(),
+            &request.etag,
+        )
+        .await?;
+    let (mut body, size, etag) = (opened.body, opened.size, opened.etag);
     request.etag = etag;
     request.size = size;
     if size > cfg.max_request_bytes {
@@ -122,15 +125,14 @@ pub async fn handle(
     let mut digest = Sha256::new();
     let mut read = 0u64;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|_| ErasureError::Transient("the request body could not be read".into()))?;
+        let chunk = chunk?;
         read += chunk.len() as u64;
         if read > cfg.max_request_bytes {
             if let Some(ix) = index.as_mut() {
-                ix.writer.abort(client).await;
+                ix.writer.abort(store).await;
             }
             // The finalize step purges again (REJECTED) if this one could not finish.
-            s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix), None).await?;
+            purge_prefix(store, &bucket, &id.work_folder(&cfg.work_prefix), None).await?;
             return Ok(rejected(
                 request,
                 RequestStats::default(),
@@ -147,10 +149,10 @@ pub async fn handle(
         if reader.problem().is_some() {
             break;
         }
-        out.upload(client, &bucket, &id, cfg, splitter.take_ready())
+        out.upload(store, &bucket, &id, cfg, splitter.take_ready())
             .await?;
         if let Some(ix) = index.as_mut() {
-            ix.flush(client, false).await?;
+            ix.flush(store, false).await?;
         }
     }
     let (stats, verdict) = reader.finish(&mut |uid| {
@@ -163,19 +165,19 @@ pub async fn handle(
     if let Err(problem) = verdict {
         // Nothing is erased for a rejected file, so nothing it produced may stay behind.
         if let Some(ix) = index.as_mut() {
-            ix.writer.abort(client).await;
+            ix.writer.abort(store).await;
         }
-        let removed = s3::purge_prefix(client, &bucket, &id.work_folder(&cfg.work_prefix), None)
+        let removed = purge_prefix(store, &bucket, &id.work_folder(&cfg.work_prefix), None)
             .await?
             .deleted;
         tracing::info!(request_id = %id, code = problem.code(), removed, "request rejected");
         crate::metrics::emit(&[(crate::metrics::names::REQUESTS_REJECTED, 1)]);
         return Ok(rejected(request, stats, problem));
     }
-    out.upload(client, &bucket, &id, cfg, splitter.finish())
+    out.upload(store, &bucket, &id, cfg, splitter.finish())
         .await?;
     let user_index = match index {
-        Some(ix) => Some(ix.finish(client).await?),
+        Some(ix) => Some(ix.finish(store).await?),
         None => None,
     };
 
@@ -187,7 +189,7 @@ pub async fn handle(
     for dsg in &cfg.dataset_group_arns {
         for (part, users) in &out.parts {
             jobs.push(JobSpec {
-                request_id: id.to_string(),
+                request_id: id.clone(),
                 dataset_group_arn: dsg.clone(),
                 part: *part,
                 data_location: format!("s3://{bucket}/{}", id.part_key(&cfg.work_prefix, *part)),
@@ -198,7 +200,7 @@ pub async fn handle(
     // The two lists the maps iterate stay in S3 (their ItemReaders read them): a request of
     // millions of users has thousands of shards, more than a state payload may hold (256 KiB).
     let jobs_plan = write_manifest(
-        client,
+        store,
         &bucket,
         id.job_manifest_key(&cfg.work_prefix),
         &jobs,
@@ -206,7 +208,7 @@ pub async fn handle(
     )
     .await?;
     let shards_plan = write_manifest(
-        client,
+        store,
         &bucket,
         id.manifest_key(&cfg.work_prefix),
         &out.shards,
@@ -240,92 +242,16 @@ pub async fn handle(
     // Kept for an execution that ends without reaching the finalize step: its receipt still
     // says what was done (the event that reports it carries only the execution input).
     let copy = serde_json::to_vec(&prepared).map_err(|e| ErasureError::Invalid(e.to_string()))?;
-    s3::put(
-        client,
-        &bucket,
-        &id.prepared_key(&cfg.work_prefix),
-        copy,
-        "application/json",
-    )
-    .await?;
+    store
+        .put(
+            &bucket,
+            &id.prepared_key(&cfg.work_prefix),
+            copy,
+            "application/json",
+            None,
+        )
+        .await?;
     Ok(prepared)
-}
-
-/// Writes the items of one map as a JSON array: the plan its ItemReader and ResultWriter follow.
-async fn write_manifest<T: serde::Serialize>(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: String,
-    items: &[T],
-    results_prefix: String,
-) -> Result<MapPlan, ErasureError> {
-    let body = serde_json::to_vec(items).map_err(|e| ErasureError::Invalid(e.to_string()))?;
-    s3::put(client, bucket, &key, body, "application/json").await?;
-    Ok(MapPlan {
-        manifest: S3Ref {
-            bucket: bucket.to_string(),
-            key,
-        },
-        results: ResultsLocation {
-            bucket: bucket.to_string(),
-            prefix: results_prefix,
-        },
-        count: items.len() as u64,
-    })
-}
-
-/// The keyed hashes of the valid users, one per line in normalised order, written as they come.
-struct UserIndex<'h> {
-    hasher: &'h UserHasher,
-    writer: s3::PieceWriter,
-    bucket: String,
-    key: String,
-    buf: Vec<u8>,
-    rows: u64,
-    digest: Sha256,
-}
-
-impl<'h> UserIndex<'h> {
-    fn new(hasher: &'h UserHasher, bucket: &str, key: String) -> Self {
-        UserIndex {
-            hasher,
-            writer: s3::PieceWriter::new(bucket, &key, "text/plain"),
-            bucket: bucket.to_string(),
-            key,
-            buf: Vec::with_capacity(PART_CHUNK_BYTES + 64 * 1024),
-            rows: 0,
-            digest: Sha256::new(),
-        }
-    }
-
-    fn add(&mut self, uid: &str) {
-        self.buf.extend_from_slice(self.hasher.hash(uid).as_bytes());
-        self.buf.push(b'\n');
-        self.rows += 1;
-    }
-
-    async fn flush(&mut self, client: &aws_sdk_s3::Client, last: bool) -> Result<(), ErasureError> {
-        if self.buf.len() >= PART_CHUNK_BYTES || (last && !self.buf.is_empty()) {
-            let piece = std::mem::replace(
-                &mut self.buf,
-                Vec::with_capacity(PART_CHUNK_BYTES + 64 * 1024),
-            );
-            self.digest.update(&piece);
-            self.writer.push(client, piece).await?;
-        }
-        Ok(())
-    }
-
-    async fn finish(mut self, client: &aws_sdk_s3::Client) -> Result<EvidenceFile, ErasureError> {
-        self.flush(client, true).await?;
-        self.writer.finish(client).await?;
-        Ok(EvidenceFile {
-            bucket: self.bucket,
-            key: self.key,
-            rows: self.rows,
-            sha256: hex::encode(self.digest.finalize()),
-        })
-    }
 }
 
 fn too_large(size: u64, cfg: &PrepareConfig) -> FileProblem {
@@ -352,70 +278,5 @@ fn rejected(
     }
 }
 
-/// Shard objects written at once.
-const SHARD_UPLOADS: usize = 16;
-
-#[derive(Default)]
-struct Outputs {
-    parts: Vec<(u32, u64)>,
-    shards: Vec<ShardSpec>,
-    /// The part being written, piece by piece.
-    writing: Option<s3::PieceWriter>,
-}
-
-impl Outputs {
-    async fn upload(
-        &mut self,
-        client: &aws_sdk_s3::Client,
-        bucket: &str,
-        id: &RequestId,
-        cfg: &PrepareConfig,
-        ready: Vec<Finished>,
-    ) -> Result<(), ErasureError> {
-        let mut shards = Vec::new();
-        for f in ready {
-            match f {
-                Finished::PartChunk { index, body } => {
-                    let writer = self.writing.get_or_insert_with(|| {
-                        s3::PieceWriter::new(
-                            bucket,
-                            &id.part_key(&cfg.work_prefix, index),
-                            "text/csv",
-                        )
-                    });
-                    writer.push(client, body).await?;
-                }
-                Finished::PartEnd { index, users, .. } => {
-                    if let Some(writer) = self.writing.take() {
-                        writer.finish(client).await?;
-                    }
-                    self.parts.push((index, users));
-                }
-                Finished::Shard { index, body, users } => shards.push((index, body, users)),
-            }
-        }
-        // Shards are small and many (3,000 for 3 million users): written SHARD_UPLOADS at a
-        // time, not one after another. A chunk of the request yields a few hundred at most, so
-        // what is held here stays bounded by the chunk, not the request.
-        let written: Vec<Result<ShardSpec, ErasureError>> = futures::stream::iter(shards)
-            .map(|(index, body, users)| async move {
-                let key = id.shard_key(&cfg.work_prefix, index);
-                s3::put(client, bucket, &key, body, "text/csv").await?;
-                Ok(ShardSpec {
-                    request_id: id.to_string(),
-                    bucket: bucket.to_string(),
-                    key,
-                    index,
-                    users,
-                    execution: None,
-                })
-            })
-            .buffered(SHARD_UPLOADS)
-            .collect()
-            .await;
-        for spec in written {
-            self.shards.push(spec?);
-        }
-        Ok(())
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+//! The request as the trigger saw it, and what preparation plans for it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::naming::RequestId;
+use crate::request_csv::RequestStats;
+
+use super::ExecutionFacts;
+
+/// The uploaded request object, as the trigger saw it (the execution input's `request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestObject {
+    /// Bucket of the request file.
+    pub bucket: String,
+    /// Decoded object key.
+    pub key: String,
+    /// The uploaded version, when the bucket is versioned: the workflow reads exactly it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// ETag of the uploaded object (without quotes).
+    pub etag: String,
+    /// Size in bytes from the event.
+    #[serde(default)]
+    pub size: u64,
+    /// The request ID derived from bucket, key and ETag.
+    pub request_id: RequestId,
+    /// SHA-256 of the bytes read (set by preparation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// The execution input the trigger starts the workflow with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionInput {
+    /// The request file.
+    pub request: RequestObject,
+    /// The execution's name and start (added by the state machine's first state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionFacts>,
+}
+
+/// Accepted or rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// The file is valid: erase its users.
+    Accepted,
+    /// The file is rejected: erase nothing.
+    Rejected,
+}
+
+/// An S3 object written by the workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Ref {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+}
+
+/// One Personalize deletion job to run: one part of the request in one dataset group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSpec {
+    /// The request this job belongs to.
+    pub request_id: RequestId,
+    /// The dataset group to erase from.
+    pub dataset_group_arn: String,
+    /// 0-based part number.
+    pub part: u32,
+    /// `s3://bucket/key` of the part.
+    pub data_location: String,
+    /// Users in the part.
+    pub users: u64,
+}
+
+/// One Pinpoint shard to erase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardSpec {
+    /// The request this shard belongs to.
+    pub request_id: RequestId,
+    /// Bucket of the shard.
+    pub bucket: String,
+    /// Key of the shard.
+    pub key: String,
+    /// 0-based shard number.
+    pub index: u32,
+    /// Users in the shard.
+    pub users: u64,
+    /// The execution that prepared the manifest: an execution started again for the same
+    /// request (a redrive) retries the users an earlier one recorded as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+}
+
+/// Where a Distributed Map's ResultWriter exports its child executions' results
+/// (`<prefix>/<map run UUID>/manifest.json` and the result files it lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsLocation {
+    /// Bucket.
+    pub bucket: String,
+    /// Key prefix, without a trailing `/` (Step Functions adds one).
+    pub prefix: String,
+}
+
+/// One Distributed Map of the workflow: the manifest (a JSON array in S3) its ItemReader reads,
+/// and where its ResultWriter writes. Neither the items nor the results travel in a payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapPlan {
+    /// The items, one per child execution.
+    pub manifest: S3Ref,
+    /// Where the children's results go.
+    pub results: ResultsLocation,
+    /// How many items the manifest holds.
+    pub count: u64,
+}
+
+/// The Pinpoint map's plan: its items are [`ShardSpec`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardPlan {
+    /// Manifest, results and count.
+    #[serde(flatten)]
+    pub map: MapPlan,
+    /// Shards erased at once (the map's MaxConcurrencyPath).
+    pub concurrency: u32,
+    /// Users per shard (user N of the normalised list is in shard N / usersPerShard).
+    pub users_per_shard: u64,
+}
+
+/// What preparation hands the rest of the workflow: small and of bounded size whatever the
+/// request (the job and shard lists are in S3, read by the maps' ItemReaders).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prepared {
+    /// Accepted or rejected.
+    pub verdict: Verdict,
+    /// Machine-readable rejection code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// Why the file was rejected, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The request's counts.
+    pub stats: RequestStats,
+    /// The ETag and version actually read.
+    pub request: RequestObject,
+    /// The deletion jobs: one [`JobSpec`] per (dataset group, part). Absent when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<MapPlan>,
+    /// The Pinpoint shards. Absent when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardPlan>,
+    /// The keyed hashes of every valid user, in normalised order (when a hash key is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_index: Option<EvidenceFile>,
+}
+
+/// A receipt's companion file: keyed hashes only, never a user ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceFile {
+    /// Bucket.
+    pub bucket: String,
+    /// Key (under the receipt prefix, kept with the receipt).
+    pub key: String,
+    /// Data lines in it.
+    pub rows: u64,
+    /// SHA-256 of the object's bytes, so a copy can be checked against the receipt.
+    pub sha256: String,
+}

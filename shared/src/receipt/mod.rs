@@ -1,0 +1,244 @@
+//! The receipt: the audit record of one request, and the rules that decide its outcome.
+//! It holds counts, line numbers, ARNs and S3 keys, never a user ID.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+mod rules;
+use rules::{decide, personalize_entry, pinpoint_entries};
+
+use crate::naming::RequestId;
+use crate::payload::{EvidenceFile, FinalizeInput, JobItem, JobState, ShardItem};
+use crate::request_csv::RowRejection;
+
+/// The version of the receipt's layout.
+pub const SCHEMA_VERSION: &str = "2";
+
+pub use crate::payload::Outcome;
+
+/// What was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestSection {
+    /// Bucket of the request file.
+    pub bucket: String,
+    /// Key of the request file.
+    pub key: String,
+    /// Version read, when the bucket is versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// ETag read.
+    pub etag: String,
+    /// SHA-256 of the bytes read (absent when the file was never read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Data rows.
+    pub rows: u64,
+    /// Distinct valid users.
+    pub valid_users: u64,
+    /// Repeated IDs.
+    pub duplicates: u64,
+    /// Rejected rows.
+    pub rejected_rows: u64,
+    /// The first rejected rows, by line and reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejections: Vec<RowRejection>,
+    /// The file-level rejection code, when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_code: Option<String>,
+}
+
+/// One Personalize deletion job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalizeEntry {
+    /// Dataset group erased from.
+    pub dataset_group_arn: String,
+    /// Request part the job read.
+    pub part: u32,
+    /// Users in that part.
+    pub users: u64,
+    /// Deterministic job name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// Job ARN (absent when the job could not be created).
+    pub job_arn: Option<String>,
+    /// COMPLETED, FAILED, WAIT_EXCEEDED, NOT_CREATED, or UNKNOWN (the job's state was not seen).
+    pub status: JobState,
+    /// Records deleted.
+    pub num_deleted: Option<i64>,
+    /// Why the job failed.
+    pub failure_reason: Option<String>,
+    /// Job creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Job's last update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// One Pinpoint application, summed over shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinpointEntry {
+    /// The application.
+    pub application_id: String,
+    /// Users handled.
+    pub users_processed: u64,
+    /// Endpoints deleted.
+    pub endpoints_deleted: u64,
+    /// Users with no endpoint there.
+    pub users_without_endpoints: u64,
+    /// Users whose endpoints could not be deleted.
+    pub failed_users: u64,
+    /// Failures by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failure_reasons: BTreeMap<String, u64>,
+    /// S3 objects listing the failed users (the request's own work objects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_users_keys: Vec<String>,
+}
+
+/// The audit record of one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// Layout version.
+    pub schema_version: String,
+    /// The request's ID.
+    pub request_id: RequestId,
+    /// The Step Functions execution.
+    pub execution_name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, when not COMPLETED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What was asked.
+    pub request: RequestSection,
+    /// Every deletion job.
+    pub personalize: Vec<PersonalizeEntry>,
+    /// Every Pinpoint application.
+    pub pinpoint: Vec<PinpointEntry>,
+    /// Keyed hashes that let an operator with the key answer "was user X in this request, and
+    /// what happened to them?" (absent when no key is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// What the workflow deleted of the request's own copies of user IDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge: Option<Purge>,
+    /// When the workflow started.
+    pub started_at: String,
+    /// When the receipt was written.
+    pub finished_at: String,
+}
+
+/// The receipt's per-user evidence: keyed hashes only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// How user IDs are hashed (see `user_hash`).
+    pub hash_algorithm: String,
+    /// Users per Pinpoint shard: user N of the index was in shard N / shardUsers.
+    pub shard_users: u64,
+    /// Every valid user's hash, one per line, in the order of the parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_index: Option<EvidenceFile>,
+    /// `USER_HASH,APPLICATION_ID,REASON` for every user whose endpoints could not be deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_users: Option<EvidenceFile>,
+}
+
+/// What became of the request file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PurgeAction {
+    /// Deleted for good (the uploaded version).
+    Deleted,
+    /// Kept so the request can be retried; the bucket's lifecycle rule removes it after the
+    /// retention period.
+    Kept,
+    /// The delete failed (`incomplete` says why); the lifecycle rule removes it.
+    NotDeleted,
+    /// This version of the receipt was written before the purge; a later one says what it did.
+    Pending,
+}
+
+/// What happened to the request's copies of user IDs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purge {
+    /// What became of the uploaded version of the request file.
+    pub request_object: PurgeAction,
+    /// Object versions deleted under the request's work folder.
+    pub work_objects_deleted: u64,
+    /// Why the purge did not finish (its time ran out, a delete was refused), when it did not:
+    /// what is left is expired by the bucket's lifecycle rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+}
+
+/// What the finalize step found the erasure steps did: every deletion job (one per dataset
+/// group and part) and every Pinpoint shard, from the maps' result files, Personalize and the
+/// shards' progress objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// Every deletion job of the request, in the order of the job manifest.
+    pub jobs: Vec<JobItem>,
+    /// Every shard, in the order of the shard manifest.
+    pub shards: Vec<ShardItem>,
+}
+
+impl Receipt {
+    /// Builds the receipt from what the workflow reached (`found`: what the erasure steps did,
+    /// when they ran), deciding the outcome.
+    pub fn build(
+        input: &FinalizeInput,
+        found: Option<&Findings>,
+        application_ids: &[String],
+        finished_at: String,
+    ) -> Receipt {
+        let req = &input.request;
+        let prepared = input.prepared.as_ref();
+        let stats = prepared.map(|p| p.stats.clone()).unwrap_or_default();
+        let read = prepared.map(|p| &p.request).unwrap_or(req);
+        let request = RequestSection {
+            bucket: read.bucket.clone(),
+            key: read.key.clone(),
+            version_id: read.version_id.clone(),
+            etag: read.etag.clone(),
+            sha256: read.sha256.clone(),
+            rows: stats.rows,
+            valid_users: stats.valid_users,
+            duplicates: stats.duplicates,
+            rejected_rows: stats.rejected_rows,
+            rejections: stats.rejections.clone(),
+            rejection_code: prepared.and_then(|p| p.reason_code.clone()),
+        };
+        let (jobs, shards) = match found {
+            Some(f) => (f.jobs.as_slice(), f.shards.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        let personalize: Vec<PersonalizeEntry> = jobs.iter().map(personalize_entry).collect();
+        let pinpoint = pinpoint_entries(shards, application_ids);
+        let (outcome, reason) = decide(input, found.is_some(), &personalize, &pinpoint);
+        Receipt {
+            schema_version: SCHEMA_VERSION.into(),
+            request_id: req.request_id.clone(),
+            execution_name: input.execution.name.clone(),
+            outcome,
+            reason,
+            request,
+            personalize,
+            pinpoint,
+            evidence: None,
+            purge: None,
+            started_at: input.execution.start_time.clone(),
+            finished_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,314 @@
+//! Finalisation: decide the outcome, write the receipt.
+
+use std::time::{Duration, SystemTime};
+
+mod cleanup;
+mod ended_early;
+mod findings;
+
+use cleanup::{purge, write_failed_evidence};
+pub use ended_early::handle_status_change;
+use findings::{gather, Scope};
+
+use crate::clock::now_rfc3339;
+use crate::config;
+use crate::error::{ConfigError, ErasureError};
+use crate::limits;
+use crate::naming::RequestId;
+use crate::payload::{FinalizeEvent, Prepared};
+use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref, Verdict};
+use crate::ports::{DeletionJobs, Lock, LockMode, ObjectStore};
+use crate::receipt::{Evidence, Findings, Outcome, Purge, PurgeAction, Receipt};
+use crate::user_hash::{UserHasher, ALGORITHM};
+
+/// Time kept back from the purge for writing the receipt after it.
+const RECEIPT_MARGIN: Duration = Duration::from_secs(60);
+
+/// Settings of finalisation.
+#[derive(Debug, Clone)]
+pub struct FinalizeConfig {
+    /// Where receipts go.
+    pub receipt_prefix: String,
+    /// The Pinpoint applications the workflow erases from (so a missing one shows in the receipt).
+    pub application_ids: Vec<String>,
+    /// Where work objects go.
+    pub work_prefix: String,
+    /// Object Lock on receipts: mode and days, or none.
+    pub lock: Option<(LockMode, u64)>,
+    /// The function's timeout: the deadline when the runtime reports none that is usable.
+    pub function_timeout: Duration,
+}
+
+impl FinalizeConfig {
+    /// Reads RECEIPT_PREFIX, PINPOINT_APPLICATION_IDS (may be empty), WORK_PREFIX,
+    /// RECEIPT_LOCK_MODE, RECEIPT_LOCK_DAYS and FUNCTION_TIMEOUT_SECONDS.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mode = config::or_default("RECEIPT_LOCK_MODE", "NONE").to_ascii_uppercase();
+        let days = || config::number("RECEIPT_LOCK_DAYS", limits::DEFAULT_RECEIPT_LOCK_DAYS);
+        let lock = match mode.as_str() {
+            "NONE" | "" => None,
+            "GOVERNANCE" => Some((LockMode::Governance, days()?)),
+            "COMPLIANCE" => Some((LockMode::Compliance, days()?)),
+            _ => {
+                return Err(ConfigError {
+                    name: "RECEIPT_LOCK_MODE",
+                    problem: format!("{mode:?} is not NONE, GOVERNANCE or COMPLIANCE"),
+                })
+            }
+        };
+        Ok(FinalizeConfig {
+            receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
+            application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
+            work_prefix: config::prefix("WORK_PREFIX", "work/")?,
+            lock,
+            function_timeout: Duration::from_secs(config::number(
+                "FUNCTION_TIMEOUT_SECONDS",
+                limits::DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+            )?),
+        })
+    }
+}
+
+/// What finalisation works with.
+pub struct Services<'a, S, J> {
+    /// The bucket: manifests, results, progress, evidence, receipt, purge.
+    pub store: &'a S,
+    /// Personalize's jobs, found by name.
+    pub jobs: &'a J,
+}
+
+/// Gathers what the erasure steps did, writes the evidence, deletes the request's copies of user
+/// IDs when nothing is left to do with them, writes the receipt and returns the outcome.
+pub async fn handle(
+    cfg: &FinalizeConfig,
+    clients: &Services<'_, impl ObjectStore, impl DeletionJobs>,
+    hasher: Option<&UserHasher>,
+    deadline: Option<SystemTime>,
+    input: FinalizeInput,
+) -> Result<FinalizeOutput, ErasureError> {
+    let id = input.request.request_id.clone();
+    // A retried invocation (the last one timed out, or failed after writing the receipt) finds
+    // the receipt it wrote: it finishes that receipt's purge instead of gathering again from
+    // work objects the purge may already have deleted.
+    let key = id.receipt_key_for(&cfg.receipt_prefix, &input.execution.name);
+    if let Some(earlier) = read_receipt(clients.store, &input.request.bucket, &key).await? {
+        tracing::info!(request_id = %id, "the receipt exists; finishing what it left to do");
+        return finish(cfg, clients.store, &id, &input, earlier, deadline).await;
+    }
+    let found = findings(
+        cfg,
+        clients,
+        &id,
+        input.prepared.as_ref(),
+        input.results.as_deref(),
+    )
+    .await?;
+    let receipt = Receipt::build(&input, found.as_ref(), &cfg.application_ids, now_rfc3339());
+    conclude(
+        cfg,
+        clients.store,
+        hasher,
+        &id,
+        &input,
+        found.as_ref(),
+        receipt,
+        deadline,
+    )
+    .await
+}
+
+/// The receipt of this execution, if it was written already.
+async fn read_receipt(
+    store: &impl ObjectStore,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Receipt>, ErasureError> {
+    match store.get(bucket, key).await {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| ErasureError::Invalid(format!("the receipt {key} is unreadable"))),
+        Err(ErasureError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What the erasure steps of an accepted request did (none for a request never prepared or
+/// rejected).
+async fn findings(
+    cfg: &FinalizeConfig,
+    clients: &Services<'_, impl ObjectStore, impl DeletionJobs>,
+    id: &RequestId,
+    prepared: Option<&Prepared>,
+    results: Option<&[crate::payload::MapRunOutput]>,
+) -> Result<Option<Findings>, ErasureError> {
+    let Some(p) = prepared.filter(|p| p.verdict == Verdict::Accepted) else {
+        return Ok(None);
+    };
+    let scope = Scope {
+        work_prefix: &cfg.work_prefix,
+        pinpoint: !cfg.application_ids.is_empty(),
+    };
+    gather(clients.store, clients.jobs, id, &scope, p, results)
+        .await
+        .map(Some)
+}
+
+/// Writes the evidence, purges what may go (within the time left), writes the receipt.
+#[allow(clippy::too_many_arguments)]
+async fn conclude(
+    cfg: &FinalizeConfig,
+    store: &impl ObjectStore,
+    hasher: Option<&UserHasher>,
+    id: &RequestId,
+    input: &FinalizeInput,
+    found: Option<&Findings>,
+    mut receipt: Receipt,
+    deadline: Option<SystemTime>,
+) -> Result<FinalizeOutput, ErasureError> {
+    let bucket = input.request.bucket.clone();
+    let lock = lock_until(cfg);
+
+    if let Some(h) = hasher {
+        let failed = write_failed_evidence(store, &bucket, id, cfg, h, found, lock).await?;
+        let prepared = input.prepared.as_ref();
+        if let Some(ix) = prepared.and_then(|p| p.user_index.as_ref()) {
+            if let Some(lock) = lock {
+                store.lock(&ix.bucket, &ix.key, lock).await?;
+            }
+        }
+        receipt.evidence = Some(Evidence {
+            hash_algorithm: ALGORITHM.into(),
+            shard_users: prepared
+                .and_then(|p| p.shards.as_ref())
+                .map_or(0, |s| s.users_per_shard),
+            user_index: prepared.and_then(|p| p.user_index.clone()),
+            failed_users: failed,
+        });
+    }
+    if purges(receipt.outcome) {
+        // Written before anything is deleted, so the record of what was done never depends on
+        // the purge: a later version of the receipt says what the purge deleted.
+        receipt.purge = Some(Purge {
+            request_object: PurgeAction::Pending,
+            work_objects_deleted: 0,
+            incomplete: Some("the purge runs after this version of the receipt".into()),
+        });
+        write_receipt(cfg, store, id, &bucket, &receipt).await?;
+        return finish(cfg, store, id, input, receipt, deadline).await;
+    }
+    receipt.purge = Some(Purge {
+        request_object: PurgeAction::Kept,
+        work_objects_deleted: 0,
+        incomplete: None,
+    });
+    write_receipt(cfg, store, id, &bucket, &receipt).await
+}
+
+/// Whether a request with this outcome has nothing left to do with its copies of user IDs.
+fn purges(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Completed | Outcome::Rejected)
+}
+
+/// Runs the purge a receipt still has pending (within the time left) and writes the receipt
+/// again with what it deleted; a receipt with nothing pending is returned as it is.
+async fn finish(
+    cfg: &FinalizeConfig,
+    store: &impl ObjectStore,
+    id: &RequestId,
+    input: &FinalizeInput,
+    mut receipt: Receipt,
+    deadline: Option<SystemTime>,
+) -> Result<FinalizeOutput, ErasureError> {
+    let bucket = input.request.bucket.clone();
+    let pending = receipt
+        .purge
+        .as_ref()
+        .is_some_and(|p| p.request_object == PurgeAction::Pending);
+    if !pending {
+        return Ok(output(cfg, id, &bucket, &receipt));
+    }
+    let stop_by = deadline.map(|d| d.checked_sub(RECEIPT_MARGIN).unwrap_or(d));
+    receipt.purge = Some(purge(store, id, cfg, input, stop_by).await?);
+    write_receipt(cfg, store, id, &bucket, &receipt).await
+}
+
+/// Writes the receipt (locked when a lock is configured) and says where it is.
+async fn write_receipt(
+    cfg: &FinalizeConfig,
+    store: &impl ObjectStore,
+    id: &RequestId,
+    bucket: &str,
+    receipt: &Receipt,
+) -> Result<FinalizeOutput, ErasureError> {
+    let key = id.receipt_key_for(&cfg.receipt_prefix, &receipt.execution_name);
+    let body =
+        serde_json::to_vec_pretty(receipt).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    store
+        .put(bucket, &key, body, "application/json", lock_until(cfg))
+        .await?;
+    tracing::info!(
+        request_id = %id,
+        outcome = ?receipt.outcome,
+        receipt = %key,
+        "receipt written"
+    );
+    Ok(output(cfg, id, bucket, receipt))
+}
+
+/// Object Lock retention for what is written now, when a lock is configured.
+fn lock_until(cfg: &FinalizeConfig) -> Option<Lock> {
+    cfg.lock.map(|(mode, days)| Lock {
+        mode,
+        until: SystemTime::now() + Duration::from_secs(days * 86_400),
+    })
+}
+
+/// What the finalize step hands back to the state machine.
+fn output(cfg: &FinalizeConfig, id: &RequestId, bucket: &str, receipt: &Receipt) -> FinalizeOutput {
+    FinalizeOutput {
+        outcome: receipt.outcome,
+        // The state already holds the error it came from; the whole reason is in the receipt.
+        reason: receipt
+            .reason
+            .clone()
+            .map(|r| limits::truncate_chars(r, limits::MAX_OUTPUT_REASON_CHARS)),
+        receipt: S3Ref {
+            bucket: bucket.to_string(),
+            key: id.receipt_key_for(&cfg.receipt_prefix, &receipt.execution_name),
+        },
+    }
+}
+
+/// The function's entry: the state machine's [`FinalizeInput`], or EventBridge's status-change
+/// event for an execution that ended without reaching the finalize step (None: nothing to hand
+/// back, the event has no caller waiting).
+pub async fn dispatch(
+    cfg: &FinalizeConfig,
+    clients: &Services<'_, impl ObjectStore, impl DeletionJobs>,
+    hasher: Option<&UserHasher>,
+    deadline: Option<SystemTime>,
+    payload: serde_json::Value,
+) -> Result<Option<FinalizeOutput>, ErasureError> {
+    use crate::telemetry::{request_span, Instrument};
+    let event: FinalizeEvent = serde_json::from_value(payload).map_err(|e| {
+        ErasureError::Invalid(format!(
+            "unexpected input ({e}): neither the state machine's finalize input nor an \
+             execution status-change event"
+        ))
+    })?;
+    match event {
+        FinalizeEvent::StatusChange(event) => {
+            handle_status_change(cfg, clients, hasher, deadline, event).await
+        }
+        FinalizeEvent::Workflow(input) => {
+            let span = request_span(input.as_ref());
+            handle(cfg, clients, hasher, deadline, *input)
+                .instrument(span)
+                .await
+                .map(Some)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
