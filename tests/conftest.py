@@ -1,9 +1,11 @@
-"""Shared fixtures: one emulation for the whole session, reset before each end-to-end test.
+"""Shared fixtures: one emulation for the whole session (`stack`), reset before each test that uses
+it (`env`, `emulation`). Shared helpers of the end-to-end tests are in tests/helpers.py, those of
+the emulation's own tests in tests/emulation_tests/.
 
 When the session ends, every log line the functions and the emulation wrote is searched for
 every user ID any test seeded (request files, endpoints, records), in the clear and
 URL-encoded: a single hit fails the run. So does any Personalize or Pinpoint exchange of the
-session that broke AWS's published API models (tests/emulator/wire.py), and any request the
+session that broke AWS's published API models (tests/emulation/wire.py), and any request the
 product (the Rust SDK) sent that the models reject, and any AWS call a function, the state
 machine or the Personalize role made that the transformed template's policies would refuse
 (tests/iam).
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ROOT, Stack, build_functions
+from tests.helpers import fresh
 
 # EMULATION_LOG_DIR: another folder, so that two test sessions at once do not share (and clear) logs.
 LOG_DIR = Path(os.environ.get("EMULATION_LOG_DIR") or ROOT / ".emulation" / "logs")
@@ -77,3 +80,17 @@ def stack():
     product = [json.dumps(r) for r in wire["rejected"] if r["client"] == "aws-sdk-rust"]
     assert not wire["rejected_by_client"].get("aws-sdk-rust"), (
         "the Rust SDK (the product) sent requests AWS's API models reject:\n" + "\n".join(product[:20]))
+
+
+@pytest.fixture
+def emulation(stack: Stack) -> Stack:
+    """The session's emulation, reset (which also clears the wire tally since the last reset)."""
+    stack.reset()
+    return stack
+
+
+@pytest.fixture
+def env(stack: Stack) -> Stack:
+    """The session's emulation, reset, with Personalize deletion jobs that take a second per status."""
+    fresh(stack)
+    return stack

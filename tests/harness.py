@@ -1,7 +1,8 @@
 """The local stack: the AWS emulation, the real function binaries served by `cargo lambda watch`,
-and the application deployed into the emulation the way template.yaml deploys it on AWS.
+and the application deployed into the emulation the way template.yaml deploys it on AWS (read from
+the template itself: tests/cfn/emulated.py).
 
-Used by the demo (tests/demo.py) and by the end-to-end tests (tests/e2e/).
+Used by the demo (tests/demo.py), the benchmark (tests/bench) and the end-to-end tests (tests/e2e/).
 """
 
 from __future__ import annotations
@@ -19,39 +20,50 @@ import sys
 import time
 import urllib.request
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import boto3
 import jsonschema
 from botocore.config import Config
 
+from tests.cfn import emulated
+from tests.cfn.transform import SAMPLE_PARAMETERS
+from tests.emulation import REGION
+
 ROOT = Path(__file__).resolve().parent.parent
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-BUCKET = "erasure-requests"
-# The deployment's user-hash key (an SSM SecureString in AWS; here in moto's SSM).
-HASH_KEY_PARAMETER = "/erasure/user-hash-key"
+# The emulation deploys with the sample values of the parameters that have no default.
+BUCKET = SAMPLE_PARAMETERS["RequestBucketName"]
+# The deployment's user-hash key (an SSM SecureString in AWS, created before the stack; here in moto's SSM).
+HASH_KEY_PARAMETER = SAMPLE_PARAMETERS["UserHashKeyParameterName"]
 HASH_KEY = "local-test-user-hash-key-6f1c2a9e0b7d4c3a"
 RECEIPT_SCHEMA = ROOT / "shared" / "schema" / "receipt.v2.schema.json"
-STATE_MACHINE = "erasure"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/erasure-functions"
-PERSONALIZE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/personalize-deletion"
-FUNCTIONS = [
-    "start-erasure",
-    "prepare-request",
-    "create-deletion-job",
-    "check-deletion-job",
-    "erase-pinpoint-endpoints",
-    "finalize-erasure",
-]
-# The substitutions SAM fills in from template.yaml's DefinitionSubstitutions.
-SUBSTITUTIONS = {
-    "PrepareRequestFunctionArn": "prepare-request",
-    "CreateDeletionJobFunctionArn": "create-deletion-job",
-    "CheckDeletionJobFunctionArn": "check-deletion-job",
-    "ErasePinpointEndpointsFunctionArn": "erase-pinpoint-endpoints",
-    "FinalizeErasureFunctionArn": "finalize-erasure",
+STATE_MACHINE = emulated.STATE_MACHINE
+# The emulated function names (the binaries cargo lambda watch serves), from template.yaml.
+FUNCTIONS = list(emulated.function_names().values())
+# What the emulation adds to the functions' environment. On AWS, Lambda sets the Region and the
+# role's credentials; here every call goes to the emulation, which serves S3 path-style only, and
+# each function signs with its own key (Cargo.toml, [workspace.metadata.lambda.bin.*]): the key
+# below marks a function that has none, which the IAM check then refuses.
+EMULATION_ENV = {
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "emulation-function-unattributed",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "S3_FORCE_PATH_STYLE": "true",
+}
+# Variables the functions read that no template parameter sets, and which tests may set through
+# AppConfig.extra_env (nothing else may be: a template parameter is set through its AppConfig field).
+TEST_KNOBS = {
+    "FUNCTION_TIMEOUT_SECONDS": "the erase and finalize functions' own timeout when the runtime reports no "
+                                "deadline (the template sets 900, the erase function's Timeout); tests lower it "
+                                "to reach the deadline in seconds",
+    "PINPOINT_HANDBACK_SECONDS": "how long before its deadline the erase function hands its shard back (code "
+                                 "default 30 s); tests widen it",
+    "PINPOINT_CALL_TIMEOUT_MS": "the Pinpoint client's per-call timeout (code default); tests shorten it",
+    "PINPOINT_CONCURRENCY": "the erase function's Pinpoint calls in flight (code default 16; no parameter)",
+    "PINPOINT_MAX_ATTEMPTS": "attempts per Pinpoint call (code default 8; no parameter)",
+    "RUST_LOG": "the functions' log filter (the template sets info); the benchmark lowers it",
 }
 
 
@@ -75,25 +87,48 @@ def wait_for(what: str, check, timeout: float, interval: float = 0.2):
     raise TimeoutError(f"{what} not ready after {timeout:.0f}s (last error: {last})")
 
 
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+def _parameter(name: str, default=None):
+    return field(default=default, metadata={"parameter": name})
 
 
 @dataclass
 class AppConfig:
-    """What a deployment is configured with (the SAM parameters, as the tests use them)."""
+    """A deployment's configuration: template parameter values the tests choose, and test knobs.
 
-    dataset_group_arns: list[str]
-    application_ids: list[str]
-    poll_seconds: int = 1
-    shard_users: int = 50
-    pinpoint_rate: float = 400.0
-    max_part_bytes: int = 50_000_000
+    Every field but extra_env is one parameter of template.yaml (named in its metadata; None: the
+    template's default). The values go to the template as they are, without its MinValue or
+    AllowedPattern checks: the emulation is a test deployment, and tests use values CloudFormation
+    would refuse (shard_users=5, max_part_bytes=40, poll_seconds=1, max_job_wait_seconds=4...) to
+    reach the workflow's bounds in seconds.
+    """
+
+    dataset_group_arns: list[str] = field(metadata={"parameter": "DatasetGroupArns"})
+    application_ids: list[str] = field(metadata={"parameter": "PinpointApplicationIds"})
+    poll_seconds: int = _parameter("PollIntervalSeconds", 1)
+    shard_users: int = _parameter("ShardUsers", 50)
+    pinpoint_rate: float = _parameter("PinpointRequestsPerSecond", 400.0)
+    max_part_bytes: int = _parameter("MaxPartBytes", 50_000_000)
     # Small enough that shards of 20 users stay 20 (preparation raises ShardUsers to
     # MaxRequestUsers / 10,000 so that no request has more than 10,000 shards).
-    max_request_users: int = 200_000
-    bad_row_policy: str = "reject-file"
+    max_request_users: int = _parameter("MaxRequestUsers", 200_000)
+    bad_row_policy: str = _parameter("BadRowPolicy", "reject-file")
+    max_job_wait_seconds: int = _parameter("MaxJobWaitSeconds", 600)
+    max_request_bytes: int | None = _parameter("MaxRequestBytes")
+    shard_concurrency: int | None = _parameter("PinpointShardConcurrency")
+    receipt_lock_mode: str | None = _parameter("ReceiptLockMode")
+    receipt_lock_days: int | None = _parameter("ReceiptLockDays")
+    # Only TEST_KNOBS: variables no template parameter sets.
     extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def parameters(cfg: AppConfig) -> dict[str, str]:
+    """The template parameter values of a deployment with this configuration."""
+    params = {"RequestBucketName": BUCKET, "UserHashKeyParameterName": HASH_KEY_PARAMETER}
+    for f in fields(cfg):
+        name, value = f.metadata.get("parameter"), getattr(cfg, f.name)
+        if name and value is not None:
+            params[name] = ",".join(value) if isinstance(value, list) else str(value)
+    return params
 
 
 class Stack:
@@ -115,8 +150,10 @@ class Stack:
         # Every user ID a test put anywhere (request files, endpoints, records): none may reach a log.
         self.seeded: set[str] = set()
         # The calls the application's principals made (GET /_emulator/principal-calls), kept across
-        # resets with the function environment they ran under: tests/iam evaluates them all.
+        # resets with the template parameter values of the deployment they ran under: tests/iam
+        # evaluates them all.
         self.principal_batches: list[tuple[dict[str, str], list[dict]]] = []
+        self.deployed: dict[str, str] = {}  # the template parameter values of the last deploy
 
     # --- processes -------------------------------------------------------------------------
 
@@ -128,7 +165,7 @@ class Stack:
     def start(self):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.emulator = subprocess.Popen(
-            [sys.executable, "-m", "tests.emulator", "--port", str(self.emu_port),
+            [sys.executable, "-m", "tests.emulation", "--port", str(self.emu_port),
              "--lambda-endpoint", f"http://127.0.0.1:{self.lambda_port}"],
             cwd=ROOT, env=env, stdout=self._log("emulator"), stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -143,37 +180,15 @@ class Stack:
             return r.status == 200
 
     def function_env(self, cfg: AppConfig) -> dict[str, str]:
-        env = {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            # Each function signs with its own key (Cargo.toml, [workspace.metadata.lambda.bin.*]);
-            # this one marks a function that has none, which the IAM check then refuses.
-            "AWS_ACCESS_KEY_ID": "emulation-function-unattributed",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "S3_FORCE_PATH_STYLE": "true",
-            "RUST_LOG": "info",
-            "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}",
-            "REQUEST_PREFIX": "requests/",
-            "WORK_PREFIX": "work/",
-            "RECEIPT_PREFIX": "receipts/",
-            "DATASET_GROUP_ARNS": ",".join(cfg.dataset_group_arns),
-            "PINPOINT_APPLICATION_IDS": ",".join(cfg.application_ids),
-            "PERSONALIZE_ROLE_ARN": PERSONALIZE_ROLE_ARN,
-            "POLL_INTERVAL_SECONDS": str(cfg.poll_seconds),
-            "MAX_JOB_WAIT_SECONDS": "600",
-            "PINPOINT_ACCOUNT_RATE_PER_SECOND": str(cfg.pinpoint_rate),
-            "PINPOINT_SHARD_CONCURRENCY": "4",
-            "SHARD_USERS": str(cfg.shard_users),
-            "MAX_PART_BYTES": str(cfg.max_part_bytes),
-            "MAX_REQUEST_USERS": str(cfg.max_request_users),
-            "BAD_ROW_POLICY": cfg.bad_row_policy,
-            "USER_HASH_KEY_PARAMETER": HASH_KEY_PARAMETER,
-            "AWS_LAMBDA_LOG_FORMAT": "JSON",
-            "METRICS_NAMESPACE": "ErasureWorkflow",
-        }
-        env.update(cfg.extra_env)
-        return env
+        """What the functions run with: the Environment template.yaml gives them for cfg's parameter
+        values (one environment for all: tests/cfn/emulated.py), what the emulation adds
+        (EMULATION_ENV, the endpoint) and cfg's test knobs."""
+        unknown = sorted(set(cfg.extra_env) - set(TEST_KNOBS))
+        if unknown:
+            raise ValueError(f"extra_env sets {unknown}, which are no test knobs (TEST_KNOBS): set template "
+                             "parameters through their AppConfig fields")
+        return {"AWS_ENDPOINT_URL": self.endpoint, **EMULATION_ENV,
+                **emulated.environment(emulated.resolve(parameters(cfg))), **cfg.extra_env}
 
     def start_functions(self, cfg: AppConfig):
         """(Re)starts `cargo lambda watch` with the functions' configuration."""
@@ -260,55 +275,57 @@ class Stack:
         """Moves the calls recorded since the last reset into principal_batches (a reset clears them)."""
         calls = self.control("GET", "principal-calls")["calls"]
         if calls:
-            self.principal_batches.append((dict(self.watch_env or {}), calls))
+            self.principal_batches.append((dict(self.deployed), calls))
 
-    def deploy(self, cfg: AppConfig):
-        """Creates what template.yaml creates: bucket, functions, state machine, notification."""
+    def deploy(self, cfg: AppConfig) -> str:
+        """Creates what template.yaml creates for cfg's parameter values, read from the transformed
+        template (tests/cfn/emulated.py): roles, buckets (versioning, Object Lock, notification),
+        functions (Timeout, MemorySize; their Environment goes to `cargo lambda watch`), the state
+        machine with its substitutions, the EventBridge rules. Returns the state machine's ARN."""
+        self.deployed = parameters(cfg)
+        t = emulated.resolve(self.deployed)
         self.start_functions(cfg)
         iam = self.client("iam")
-        for name in ("erasure-functions", "personalize-deletion", "erasure-state-machine"):
+        for name in emulated.roles(t):
             with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
                 iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        # Not the template's: the stack expects the parameter to exist (UserHashKeyParameterName).
         self.client("ssm").put_parameter(Name=HASH_KEY_PARAMETER, Value=HASH_KEY, Type="SecureString",
                                          Overwrite=True)
         s3 = self.client("s3")
-        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-            s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        buckets = emulated.buckets(t)
+        for b in buckets:
+            with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                s3.create_bucket(Bucket=b.name, **({"ObjectLockEnabledForBucket": True} if b.object_lock else {}))
+            if b.versioning:
+                s3.put_bucket_versioning(Bucket=b.name, VersioningConfiguration=b.versioning)
         lam = self.client("lambda")
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:
             z.writestr("bootstrap", "served by cargo lambda watch")
-        for fn in FUNCTIONS:
-            with contextlib.suppress(lam.exceptions.ResourceConflictException):
-                lam.create_function(FunctionName=fn, Runtime="provided.al2023", Role=ROLE_ARN,
-                                    Handler="bootstrap", Code={"ZipFile": code.getvalue()}, Timeout=900)
-        definition = (ROOT / "statemachine" / "erasure.asl.json").read_text()
-        for placeholder, fn in SUBSTITUTIONS.items():
-            definition = definition.replace("${" + placeholder + "}", function_arn(fn))
+        for fn in emulated.functions(t):
+            try:
+                lam.create_function(FunctionName=fn.name, Runtime="provided.al2023", Role=fn.role_arn,
+                                    Handler="bootstrap", Code={"ZipFile": code.getvalue()}, Timeout=fn.timeout,
+                                    MemorySize=fn.memory)
+            except lam.exceptions.ResourceConflictException:
+                lam.update_function_configuration(FunctionName=fn.name, Timeout=fn.timeout, MemorySize=fn.memory)
         sfn = self.client("stepfunctions")
-        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+        [sm] = emulated.state_machines(t)
         try:
-            sfn.describe_state_machine(stateMachineArn=sm_arn)
-            sfn.update_state_machine(stateMachineArn=sm_arn, definition=definition)
+            sfn.describe_state_machine(stateMachineArn=sm.arn)
+            sfn.update_state_machine(stateMachineArn=sm.arn, definition=sm.definition, roleArn=sm.role_arn)
         except sfn.exceptions.StateMachineDoesNotExist:
-            sfn.create_state_machine(name=STATE_MACHINE, definition=definition, type="STANDARD",
-                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/erasure-state-machine")
-        s3.put_bucket_notification_configuration(
-            Bucket=BUCKET,
-            NotificationConfiguration={"LambdaFunctionConfigurations": [{
-                "LambdaFunctionArn": function_arn("start-erasure"),
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "requests/"}]}},
-            }]},
-        )
-        # template.yaml's EventBridge rule: an execution stopped, timed out or failed before
-        # FinalizeErasure still gets its receipt from the finalize function.
-        self.control("POST", "events/rules", {"rules": [{
-            "stateMachineArn": sm_arn, "statuses": ["ABORTED", "TIMED_OUT", "FAILED"],
-            "functionName": "finalize-erasure"}]})
-        self.state_machine_arn = sm_arn
-        return sm_arn
+            sfn.create_state_machine(name=sm.name, definition=sm.definition, type=sm.type, roleArn=sm.role_arn)
+        # After the functions, in CloudFormation's order: the transformed template's bucket depends
+        # on the permission that lets S3 invoke the start function.
+        for b in buckets:
+            s3.put_bucket_notification_configuration(Bucket=b.name, NotificationConfiguration=b.notification)
+        # The template's rules, among them the one by which an execution stopped, timed out or failed
+        # before FinalizeErasure still gets its receipt from the finalize function.
+        self.control("POST", "events/rules", {"rules": emulated.event_rules(t)})
+        self.state_machine_arn = sm.arn
+        return sm.arn
 
     # --- seeding and reading back ----------------------------------------------------------
 

@@ -64,3 +64,29 @@ def test_a_request_prefix_that_could_widen_a_policy_or_be_the_workflows_own_is_r
         assert not re.fullmatch(spec["AllowedPattern"], bad), bad
     rule = limits.template()["Rules"]["RequestPrefixIsNotTheWorkflows"]["Assertions"][0]["Assert"]
     assert rule == {"Fn::Not": [{"Fn::Contains": [["work/", "receipts/"], {"Ref": "RequestPrefix"}]}]}
+
+
+def test_the_template_and_the_code_default_to_the_same_values():
+    """A setting has one default, in shared/src/limits.rs; the template's parameter that sets it
+    (and the function's fallback when the variable is absent) must say the same, so `sam deploy`
+    with defaults and `cargo lambda invoke` without an environment behave alike."""
+    defaults = {
+        "MaxRequestBytes": "DEFAULT_MAX_REQUEST_BYTES",
+        "MaxRequestUsers": "DEFAULT_MAX_REQUEST_USERS",
+        "MaxPartBytes": "DEFAULT_MAX_PART_BYTES",
+        "ShardUsers": "DEFAULT_SHARD_USERS",
+        "PinpointShardConcurrency": "DEFAULT_SHARD_CONCURRENCY",
+        "PollIntervalSeconds": "DEFAULT_POLL_SECONDS",
+        "MaxJobWaitSeconds": "DEFAULT_MAX_JOB_WAIT_SECONDS",
+        "PinpointRequestsPerSecond": "DEFAULT_PINPOINT_REQUESTS_PER_SECOND",
+        "ReceiptLockDays": "DEFAULT_RECEIPT_LOCK_DAYS",
+    }
+    consts = {name: float(value.replace("_", "")) for name, value in
+              re.findall(r"pub const (\w+): \w+ = ([0-9_.]+);", limits.LIMITS_RS.read_text())}
+    params = limits.template()["Parameters"]
+    differ = {p: (params[p]["Default"], consts.get(c)) for p, c in defaults.items()
+              if consts.get(c) != float(params[p]["Default"])}
+    assert not differ, differ
+    erase = limits.template()["Resources"]["ErasePinpointEndpointsFunction"]["Properties"]
+    timeout = erase.get("Timeout") or limits.template()["Globals"]["Function"]["Timeout"]
+    assert float(timeout) == consts["DEFAULT_FUNCTION_TIMEOUT_SECONDS"]

@@ -182,7 +182,7 @@ def bench_pinpoint(stack: Stack, limit: int, users: int) -> dict:
     stack.reset()
     cfg = AppConfig(dataset_group_arns=[], application_ids=[], poll_seconds=1, shard_users=SHARD_USERS,
                     pinpoint_rate=float(limit),
-                    extra_env={"PINPOINT_SHARD_CONCURRENCY": str(SHARD_CONCURRENCY), "RUST_LOG": "warn"})
+                    shard_concurrency=SHARD_CONCURRENCY, extra_env={"RUST_LOG": "warn"})
     stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 2})
     dsg = stack.dataset_group("bench")
     app = stack.pinpoint_app("bench")

@@ -21,10 +21,10 @@ import os
 import sys
 from pathlib import Path
 
+from tests.emulation import ACCOUNT, REGION
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 
 # Values for the parameters that have no default: the shapes a real deployment passes.
 SAMPLE_PARAMETERS = {
@@ -33,7 +33,6 @@ SAMPLE_PARAMETERS = {
     "PinpointApplicationIds": "0123456789abcdef0123456789abcdef",
     "UserHashKeyParameterName": "/erasure/user-hash-key",
 }
-
 
 
 def extreme_parameters() -> dict[str, str]:

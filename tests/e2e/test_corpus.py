@@ -20,14 +20,11 @@ SEEDED = ["u1", "u2", "u3", "ok", "ann@example.com", "José", "smith, john", "sa
 
 
 @pytest.fixture
-def deployed(stack: Stack):
-    stack.reset()
-    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
-    dsg = stack.dataset_group("corpus")
-    app = stack.pinpoint_app("corpus")
-    stack.deploy(AppConfig(dataset_group_arns=[dsg], application_ids=[app],
-                           extra_env={"MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES)}))
-    return stack, dsg, app
+def deployed(env: Stack):
+    dsg = env.dataset_group("corpus")
+    app = env.pinpoint_app("corpus")
+    env.deploy(AppConfig(dataset_group_arns=[dsg], application_ids=[app], max_request_bytes=MAX_REQUEST_BYTES))
+    return env, dsg, app
 
 
 def run_all(stack: Stack, uploads: dict[str, bytes]) -> dict[str, dict]:

@@ -6,48 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_workflow import assert_only_listed_erased, calls, csv_of, deploy, seed
-from tests.harness import ROOT, Stack, wait_for
+from tests.harness import wait_for
+from tests.helpers import (assert_only_listed_erased, calls, csv_of, deploy, erasure_retry, function_pids,
+                           seed, settle)
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def env(stack: Stack):
-    stack.reset()
-    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
-    return stack
-
-
-def settle(env: Stack, quiet_seconds: float = 3.0):
-    """Waits until no Pinpoint call has been made for quiet_seconds."""
-    last, since = -1, time.monotonic()
-    while time.monotonic() - since < quiet_seconds:
-        n = len(calls(env, "DeleteUserEndpoints"))
-        if n != last:
-            last, since = n, time.monotonic()
-        time.sleep(0.5)
-
-
-def function_pids(name: str) -> list[int]:
-    """PIDs of the running function binary (started by cargo lambda watch)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            exe = os.readlink(d / "exe")
-        except OSError:
-            continue
-        if exe.endswith("/" + name):
-            pids.append(int(d.name))
-    return pids
 
 
 def test_a_function_killed_mid_shard_is_retried_and_resumes_without_counting_anyone_twice(env):
@@ -121,15 +87,6 @@ def test_a_function_timing_out_mid_shard_is_retried_and_resumes_without_counting
     assert 800 <= total <= 800 + 100 + (timed_out_at % 100), (timed_out_at, total)
     erase = env.invocations("erase-pinpoint-endpoints")
     assert erase["errors"] == {"Sandbox.Timedout": 1} and erase["invocations"] >= 2, erase
-
-
-def erasure_retry(env: Stack, receipt_uri: str) -> subprocess.CompletedProcess:
-    """`erasure retry` as an operator runs it, against the emulation."""
-    cli_env = dict(os.environ, AWS_ENDPOINT_URL=env.endpoint, AWS_REGION="us-east-1",
-                   AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", S3_FORCE_PATH_STYLE="true",
-                   ERASURE_STATE_MACHINE_ARN=env.state_machine_arn)
-    return subprocess.run([str(ROOT / "target" / "debug" / "erasure"), "retry", "--receipt", receipt_uri],
-                          capture_output=True, text=True, timeout=60, env=cli_env)
 
 
 def test_a_failed_request_started_again_erases_who_was_left_with_the_same_job_and_nobody_twice(env):
@@ -322,7 +279,7 @@ def test_internal_errors_on_describe_are_retried_and_the_job_still_counts(env):
 
 
 def test_a_job_that_never_ends_is_given_up_on_visibly(env):
-    dsgs, apps = deploy(env, extra_env={"MAX_JOB_WAIT_SECONDS": "4"})
+    dsgs, apps = deploy(env, max_job_wait_seconds=4)
     env.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 3600})
     listed = {"stuck-a": 1, "stuck-b": 1}
     seed(env, dsgs, apps, listed)
@@ -345,7 +302,7 @@ def test_a_job_checked_the_most_times_is_given_up_within_its_child_executions_hi
     most one job gets; the interval spreads MaxJobWaitSeconds over them), in a child execution of
     the deletion jobs map whose history stays far under 25,000 events, then given up visibly.
     Waits run 100 times faster (the emulation's wait scale)."""
-    dsgs, apps = deploy(env, poll_seconds=1, extra_env={"MAX_JOB_WAIT_SECONDS": "800"})
+    dsgs, apps = deploy(env, poll_seconds=1, max_job_wait_seconds=800)
     env.control("POST", "personalize/config", {"pending_seconds": 100_000, "in_progress_seconds": 1})
     env.control("POST", "sfn/config", {"wait_scale": 0.01})
     listed = {"polled-a": 1}

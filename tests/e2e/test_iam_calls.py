@@ -1,6 +1,6 @@
 """Every AWS call the workflow makes is allowed by the transformed template's policies.
 
-moto does not enforce IAM. The emulation records who made each call (tests/emulator/principals.py);
+moto does not enforce IAM. The emulation records who made each call (tests/emulation/principals.py);
 here the workflow runs every path once (a request completed across two dataset groups and two
 applications, users who failed and the request started again under a new name, a rejected file,
 an operator's stop with its ABORTED receipt, receipts locked in GOVERNANCE mode), and the recorded
@@ -15,19 +15,14 @@ import time
 
 import pytest
 
-from tests.e2e.test_workflow import csv_of, deploy, seed
 from tests.harness import BUCKET, Stack, wait_for
+from tests.helpers import csv_of, deploy, fresh, seed
 from tests.iam.report import Findings, evaluate, grant_table, summary
 
 pytestmark = pytest.mark.timeout(900)
 
 FUNCTIONS = {"StartErasureFunctionRole", "PrepareRequestFunctionRole", "CreateDeletionJobFunctionRole",
              "CheckDeletionJobFunctionRole", "ErasePinpointEndpointsFunctionRole", "FinalizeErasureFunctionRole"}
-
-
-def _fresh(stack: Stack):
-    stack.reset()
-    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
 
 
 def _completed_with_two_groups_and_two_apps(stack: Stack):
@@ -84,10 +79,8 @@ def _quiet(stack: Stack) -> bool:
 
 
 def _receipts_locked(stack: Stack):
-    dsgs, apps = deploy(stack, extra_env={"RECEIPT_LOCK_MODE": "GOVERNANCE", "RECEIPT_LOCK_DAYS": "1"})
-    # template.yaml turns Object Lock on for the bucket when ReceiptLockMode is not NONE.
-    stack.client("s3").put_object_lock_configuration(Bucket=BUCKET,
-                                                     ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    # The harness creates the bucket with Object Lock on, as template.yaml does when ReceiptLockMode is not NONE.
+    dsgs, apps = deploy(stack, receipt_lock_mode="GOVERNANCE", receipt_lock_days=1)
     listed = {"iam-locked-01": 1, "iam-locked-02": 2}
     seed(stack, dsgs, apps, listed)
     stack.upload("requests/iam-locked.csv", csv_of(listed))
@@ -104,7 +97,7 @@ def findings(stack: Stack) -> Findings:
     start = len(stack.principal_batches)
     for workflow in (_completed_with_two_groups_and_two_apps, _failed_users_then_started_again, _rejected,
                      _stopped_by_an_operator, _receipts_locked):
-        _fresh(stack)
+        fresh(stack)
         workflow(stack)
     stack.reset()  # keeps the last workflow's calls
     result = evaluate(stack.principal_batches[start:])

@@ -12,12 +12,10 @@ pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
-def deployed(stack: Stack):
-    stack.reset()
-    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
-    dsg = stack.dataset_group("edges")
-    app = stack.pinpoint_app("edges")
-    return stack, dsg, app
+def deployed(env: Stack):
+    dsg = env.dataset_group("edges")
+    app = env.pinpoint_app("edges")
+    return env, dsg, app
 
 
 def ended(stack: Stack, n: int):

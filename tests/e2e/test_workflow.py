@@ -13,48 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import BUCKET, HASH_KEY, ROOT, AppConfig, Stack, wait_for
+from tests.harness import BUCKET, HASH_KEY, ROOT, Stack, wait_for
+from tests.helpers import assert_only_listed_erased, calls, csv_of, deploy, seed
 
 pytestmark = pytest.mark.timeout(600)
-
-BYSTANDERS = {f"bystander-{i}": 2 for i in range(4)}
-
-
-@pytest.fixture
-def env(stack: Stack):
-    stack.reset()
-    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 1})
-    return stack
-
-
-def deploy(stack: Stack, groups=1, apps=1, **kw):
-    dsgs = [stack.dataset_group(f"interactions-{i}") for i in range(groups)]
-    app_ids = [stack.pinpoint_app(f"app-{i}") for i in range(apps)]
-    stack.deploy(AppConfig(dataset_group_arns=dsgs, application_ids=app_ids, **kw))
-    return dsgs, app_ids
-
-
-def seed(stack: Stack, dsgs, apps, listed: dict[str, int]):
-    """Listed users get 3 records and the given number of endpoints; bystanders 3 and 2."""
-    for d in dsgs:
-        stack.seed_records(d, {**{u: 3 for u in listed}, **{u: 3 for u in BYSTANDERS}})
-    for a in apps:
-        stack.seed_endpoints(a, {**{u: n for u, n in listed.items() if n}, **BYSTANDERS})
-
-
-def csv_of(users) -> bytes:
-    return ("USER_ID\n" + "".join(f"{u}\n" for u in users)).encode()
-
-
-def assert_only_listed_erased(stack: Stack, dsgs, apps, listed):
-    for a in apps:
-        left = stack.endpoints(a)
-        assert not any(left.get(u) for u in listed), "a listed user kept endpoints"
-        assert {u: len(left.get(u, [])) for u in BYSTANDERS} == BYSTANDERS, "a bystander's endpoints changed"
-    for d in dsgs:
-        rec = stack.records(d)
-        assert not any(rec.get(u) for u in listed), "a listed user kept Personalize records"
-        assert {u: rec.get(u) for u in BYSTANDERS} == {u: 3 for u in BYSTANDERS}
 
 
 def user_hash(user_id: str) -> str:
@@ -77,10 +39,6 @@ def lookup(stack: Stack, receipt: dict, user_ids: list[str]) -> subprocess.Compl
             args += ["--failed", str(d / "failed.csv")]
         return subprocess.run(args, input="\n".join(user_ids) + "\n", capture_output=True, text=True,
                               timeout=60)
-
-
-def calls(stack: Stack, operation: str) -> list[dict]:
-    return [c for c in stack.control("GET", "calls") if c["operation"] == operation]
 
 
 def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
@@ -244,19 +202,6 @@ def test_a_failed_deletion_job_fails_the_request_with_its_reason(env):
     assert env.records(dsgs[0])["fail-a"] == 3
 
 
-def test_a_user_without_endpoints_counts_as_such_and_the_request_completes(env):
-    dsgs, apps = deploy(env)
-    listed = {"has-endpoints": 3, "no-endpoints": 0}
-    seed(env, dsgs, apps, listed)
-    env.upload("requests/no-endpoints.csv", csv_of(listed))
-
-    result = env.wait_for_execution()
-    assert result["status"] == "SUCCEEDED"
-    [pp] = env.receipt(result["name"])["pinpoint"]
-    assert (pp["usersProcessed"], pp["endpointsDeleted"], pp["usersWithoutEndpoints"], pp["failedUsers"]) == (2, 3, 1, 0)
-    assert_only_listed_erased(env, dsgs, apps, listed)
-
-
 def test_two_dataset_groups_and_two_pinpoint_applications(env):
     dsgs, apps = deploy(env, groups=2, apps=2)
     listed = {"multi-a": 1, "multi-b": 2, "multi-c": 1}
@@ -327,25 +272,6 @@ def test_limit_exceeded_on_create_is_retried_by_the_state_machine(env):
     assert statuses == [400, 400, 400, 200]
     assert env.receipt(result["name"])["personalize"][0]["status"] == "COMPLETED"
     assert_only_listed_erased(env, dsgs, apps, listed)
-
-
-def test_creating_the_same_job_twice_finds_the_first(env):
-    dsgs, _ = deploy(env)
-    env.upload("work/0123456789abcdef0123456789abcdef/personalize/part-000.csv", b"USER_ID\nx\n")
-    spec = {
-        "requestId": "0123456789abcdef0123456789abcdef",
-        "datasetGroupArn": dsgs[0],
-        "part": 0,
-        "dataLocation": f"s3://{BUCKET}/work/0123456789abcdef0123456789abcdef/personalize/part-000.csv",
-        "users": 1,
-    }
-    lam = env.client("lambda")
-    first = json.loads(lam.invoke(FunctionName="create-deletion-job", Payload=json.dumps(spec))["Payload"].read())
-    again = json.loads(lam.invoke(FunctionName="create-deletion-job", Payload=json.dumps(spec))["Payload"].read())
-    assert first["reused"] is False and again["reused"] is True
-    assert first["jobArn"] == again["jobArn"]
-    assert [c["status"] for c in calls(env, "CreateDataDeletionJob")] == [200, 400]
-    assert len(env.control("GET", "personalize/jobs")["jobs"]) == 1
 
 
 def test_pinpoint_throttling_is_retried_inside_the_function_and_nobody_is_lost(env):

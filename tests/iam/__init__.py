@@ -1,3 +1,3 @@
 """IAM for the calls the application makes: the transformed template's policies (template.py)
 evaluated (policy.py) against every call the emulation recorded by principal (deployment.py,
-tests/emulator/principals.py), with the Service Authorization Reference check (sar.py)."""
+tests/emulation/principals.py), with the Service Authorization Reference check (sar.py)."""

@@ -1,9 +1,8 @@
 """The emulation's deployment as template.yaml deploys it on AWS, and the evaluation of the calls
-its principals made (tests/emulator/principals.py) against the transformed template's policies.
+its principals made (tests/emulation/principals.py) against the transformed template's policies.
 
-The one mapping table between the emulation and the template is here: emulation function names
-and role ARNs (tests/harness.py) <-> logical IDs; the function environment -> the template's
-parameter values. Everything else is read from the transformed template, so new statements,
+The emulation's names come from the one mapping in tests/cfn/emulated.py (the names it gives the
+template's resources); everything else is read from the transformed template, so new statements,
 roles, permissions and resources are evaluated without a change here.
 """
 
@@ -12,64 +11,28 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from tests import harness
-from tests.cfn import transform
+from tests.cfn import emulated, transform
+from tests.emulation import ACCOUNT, REGION
 from tests.iam.policy import Decision, Grant, Principal, Statement, decide
 from tests.iam.template import ResolvedTemplate
 
-STACK = "erasure"
-ACCOUNT = harness.ACCOUNT
-REGION = harness.REGION
+STACK = emulated.STACK
 
-# Emulation function name (tests/harness.py FUNCTIONS) -> the template's function.
-FUNCTIONS = {
-    "start-erasure": "StartErasureFunction",
-    "prepare-request": "PrepareRequestFunction",
-    "create-deletion-job": "CreateDeletionJobFunction",
-    "check-deletion-job": "CheckDeletionJobFunction",
-    "erase-pinpoint-endpoints": "ErasePinpointEndpointsFunction",
-    "finalize-erasure": "FinalizeErasureFunction",
-}
+# Emulation function name -> the template's function.
+FUNCTIONS = {name: logical for logical, name in emulated.function_names().items()}
 # Emulation role ARN -> the template's role (the functions' roles follow from their Role property).
-ROLES = {
-    harness.PERSONALIZE_ROLE_ARN: "PersonalizeDeletionRole",
-    f"arn:aws:iam::{ACCOUNT}:role/erasure-state-machine": "ErasureStateMachineRole",
-}
+ROLES = {f"arn:aws:iam::{ACCOUNT}:role/{emulated.NAMED[logical]}": logical
+         for logical in ("PersonalizeDeletionRole", "ErasureStateMachineRole")}
 # Emulation state machine name -> the template's state machine.
-STATE_MACHINES = {harness.STATE_MACHINE: "ErasureStateMachine"}
-# The functions' environment -> the template's parameters that feed a policy.
-ENV_PARAMETERS = {
-    "DATASET_GROUP_ARNS": "DatasetGroupArns",
-    "PINPOINT_APPLICATION_IDS": "PinpointApplicationIds",
-    "USER_HASH_KEY_PARAMETER": "UserHashKeyParameterName",
-    "REQUEST_PREFIX": "RequestPrefix",
-    "RECEIPT_LOCK_MODE": "ReceiptLockMode",
-    "RECEIPT_LOCK_DAYS": "ReceiptLockDays",
-    "METRICS_NAMESPACE": "MetricsNamespace",
-}
-
-
-def parameters_for(env: dict[str, str]) -> dict[str, str]:
-    """The template parameter values of a deployment whose functions ran with `env`."""
-    params = {"RequestBucketName": harness.BUCKET}
-    for var, name in ENV_PARAMETERS.items():
-        if env.get(var):
-            params[name] = env[var]
-    return params
-
-
-@lru_cache(maxsize=16)
-def _transformed(key: tuple) -> dict:
-    return transform.translate(dict(key))
+STATE_MACHINES = {emulated.STATE_MACHINE: "ErasureStateMachine"}
 
 
 def resolved(params: dict[str, str]) -> ResolvedTemplate:
-    """The transformed template resolved with these parameter values (transform cached)."""
-    source = transform.load_source()
-    values = transform.parameter_values(source, params)
-    return ResolvedTemplate(_transformed(tuple(sorted(values.items()))), values, STACK, ACCOUNT, REGION)
+    """The transformed template resolved with these parameter values, with CloudFormation's names."""
+    values = transform.parameter_values(emulated.source(), params)
+    key = tuple(sorted((k, str(v)) for k, v in values.items()))
+    return ResolvedTemplate(emulated.transformed(key), dict(key), STACK, ACCOUNT, REGION)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from tests.iam import sar
-from tests.iam.deployment import Deployment, Evaluation, GrantUse, grant_usage, parameters_for
+from tests.iam.deployment import Deployment, Evaluation, GrantUse, grant_usage
 
 
 @dataclass
@@ -73,11 +73,11 @@ def _context_note(check) -> str:
 
 
 def evaluate(batches: list[tuple[dict[str, str], list[dict]]]) -> Findings:
-    """Every batch judged against the transformed template with its deployment's parameters."""
+    """Every batch (the template parameter values it was deployed with, its calls) judged against
+    the transformed template with those parameters."""
     findings = Findings()
     deployments: dict[tuple, Deployment] = {}
-    for env, calls in batches:
-        params = parameters_for(env)
+    for params, calls in batches:
         key = tuple(sorted(params.items()))
         if key not in deployments:
             deployments[key] = Deployment(params)

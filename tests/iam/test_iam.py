@@ -1,23 +1,21 @@
-"""Known answers of the IAM evaluator, the template resolver and the emulation's call mapping.
+"""Known answers of the IAM evaluator and the template resolver.
 
-Each case is one the IAM User Guide, the Service Authorization Reference or the S3 API reference
-answers (cited in tests/iam/policy.py, tests/emulator/principals.py); the end-to-end check
-(tests/e2e/test_iam_calls.py) trusts these.
+Each case is one the IAM User Guide or the Service Authorization Reference answers (cited in
+tests/iam/policy.py); the end-to-end check (tests/e2e/test_iam_calls.py) trusts these, and the
+emulation's call mapping they judge (tests/emulation/principals.py) is checked in
+tests/emulation_tests/test_principals.py.
 """
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
-from tests.emulator import principals
+from tests.emulation import ACCOUNT
 from tests.iam import sar
 from tests.iam.deployment import Deployment
 from tests.iam.policy import Grant, Principal, Unsupported, condition_holds, decide, statements
 from tests.iam.template import ResolvedTemplate
 
-ACCOUNT = "123456789012"
 ROLE = Principal(ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/prepare")
 OUTSIDER = Principal(ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/someone-else")
 S3_SERVICE = Principal(ACCOUNT, service="s3.amazonaws.com")
@@ -237,112 +235,21 @@ def test_the_transformed_template_resolves_as_cloudformation_would():
     assert not missing, sorted(missing)
 
 
-# --- the emulation's call mapping ----------------------------------------------------------------
-
-def environ(method: str, path: str, query: str = "", body: bytes = b"", service: str = "s3",
-            headers: dict | None = None, target: str = "") -> dict:
-    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "RAW_URI": path + (f"?{query}" if query else ""),
-           "QUERY_STRING": query, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
-           "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=emulation-function-x/20260101/us-east-1/{service}/"
-                                 "aws4_request, SignedHeaders=host, Signature=0"}
-    if target:
-        env["HTTP_X_AMZ_TARGET"] = target
-    for k, v in (headers or {}).items():
-        env["HTTP_" + k.upper().replace("-", "_")] = v
-    return env
-
-
-def actions(env: dict) -> list[tuple[str, str]]:
-    _, _, checks = principals.describe(env)
-    return [(c["action"], c["resource"]) for c in checks]
-
-
-OBJ = "arn:aws:s3:::b/work/1/x"
-
-
-@pytest.mark.parametrize("env,expected", [
-    (environ("GET", "/b/work/1/x"), [("s3:GetObject", OBJ)]),
-    (environ("GET", "/b/work/1/x", "versionId=v1"), [("s3:GetObjectVersion", OBJ)]),
-    (environ("HEAD", "/b/work/1/x"), [("s3:GetObject", OBJ)]),
-    (environ("PUT", "/b/work/1/x"), [("s3:PutObject", OBJ)]),
-    (environ("POST", "/b/work/1/x", "uploads="), [("s3:PutObject", OBJ)]),
-    (environ("PUT", "/b/work/1/x", "partNumber=1&uploadId=u"), [("s3:PutObject", OBJ)]),
-    (environ("POST", "/b/work/1/x", "uploadId=u"), [("s3:PutObject", OBJ)]),
-    (environ("DELETE", "/b/work/1/x", "uploadId=u"), [("s3:AbortMultipartUpload", OBJ)]),
-    (environ("DELETE", "/b/work/1/x"), [("s3:DeleteObject", OBJ)]),
-    (environ("DELETE", "/b/work/1/x", "versionId=v1"), [("s3:DeleteObjectVersion", OBJ)]),
-    (environ("GET", "/b", "versions=&prefix=work/1/"), [("s3:ListBucketVersions", "arn:aws:s3:::b")]),
-    (environ("GET", "/b", "list-type=2&prefix=work/"), [("s3:ListBucket", "arn:aws:s3:::b")]),
-    (environ("PUT", "/b/receipts/r.json", headers={"x-amz-object-lock-mode": "GOVERNANCE",
-                                                   "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}),
-     [("s3:PutObject", "arn:aws:s3:::b/receipts/r.json"), ("s3:PutObjectRetention", "arn:aws:s3:::b/receipts/r.json")]),
-    (environ("PUT", "/b/receipts/r.json", "retention=",
-             body=b"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>2030-01-01T00:00:00Z</RetainUntilDate>"
-                  b"</Retention>"),
-     [("s3:PutObjectRetention", "arn:aws:s3:::b/receipts/r.json")]),
-    (environ("POST", "/b", "delete=", body=b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>'
-             b'work/1/a</Key></Object><Object><Key>work/1/b</Key><VersionId>v2</VersionId></Object></Delete>'),
-     [("s3:DeleteObject", "arn:aws:s3:::b/work/1/a"), ("s3:DeleteObjectVersion", "arn:aws:s3:::b/work/1/b")]),
-    (environ("DELETE", "/v1/apps/app1/users/someone%40example.com", service="mobiletargeting"),
-     [("mobiletargeting:DeleteUserEndpoints",
-       "arn:aws:mobiletargeting:us-east-1:123456789012:apps/app1/users/USER_PLACEHOLDER")]),
-    (environ("GET", "/v1/apps/app1", service="mobiletargeting"),
-     [("mobiletargeting:GetApp", "arn:aws:mobiletargeting:us-east-1:123456789012:apps/app1")]),
-    (environ("POST", "/", service="personalize", target="AmazonPersonalize.CreateDataDeletionJob",
-             body=b'{"jobName":"j","datasetGroupArn":"arn:aws:personalize:us-east-1:123456789012:dataset-group/g",'
-                  b'"roleArn":"arn:aws:iam::123456789012:role/p","tags":[{"tagKey":"a","tagValue":"b"}]}'),
-     [("personalize:CreateDataDeletionJob", "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/j"),
-      ("iam:PassRole", "arn:aws:iam::123456789012:role/p"), ("personalize:TagResource", "*")]),
-    (environ("POST", "/", service="states", target="AWSStepFunctions.StartExecution",
-             body=b'{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:s"}'),
-     [("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:s")]),
-    (environ("POST", "/2015-03-31/functions/prepare-request/invocations", service="lambda"),
-     [("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:prepare-request")]),
-])
-def test_each_operation_maps_to_the_actions_the_sar_names(env, expected):
-    got = actions(env)
-    assert got == expected
-    for action, resource_arn in got:
-        assert sar.problem(action, resource_arn) is None
-
-
-def test_a_not_found_read_needs_list_bucket_as_well():
-    _, _, checks = principals.describe(environ("GET", "/b/work/1/progress/shard-1.json"))
-    assert principals.s3_not_found("s3", "GetObject", checks, 200) == checks
-    [read, implied] = principals.s3_not_found("s3", "GetObject", checks, 404)
-    assert (implied["action"], implied["resource"], implied["context"]) == (
-        "s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "work/1/progress/shard-1.json"})
-
-
-def test_an_unknown_operation_is_recorded_as_unmapped_so_the_check_refuses_it():
-    assert actions(environ("PUT", "/b/work/1/x", "acl=")) == [("unmapped", OBJ)]
-    assert actions(environ("POST", "/", service="sqs", target="AmazonSQS.SendMessage")) == [("unmapped", "*")]
-
-
 def test_the_session_check_fails_on_a_call_no_grant_allows():
     """tests/conftest.py judges every session's calls: a call outside the grants fails it."""
     from tests.conftest import iam_check
 
-    env = {"USER_HASH_KEY_PARAMETER": "/erasure/user-hash-key"}
+    params = {"UserHashKeyParameterName": "/erasure/user-hash-key"}
     allowed = {"principal": {"type": "function", "name": "check-deletion-job"}, "service": "personalize",
                "operation": "DescribeDataDeletionJob", "status": 200,
                "checks": [{"action": "personalize:DescribeDataDeletionJob",
                            "resource": "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/j",
                            "context": {}}]}
-    iam_check([(env, [allowed])])
+    iam_check([(params, [allowed])])
     outside = {**allowed, "checks": [{"action": "s3:GetObject", "resource": "arn:aws:s3:::erasure-requests/requests/a",
                                       "context": {}}]}
     with pytest.raises(AssertionError, match="s3:GetObject"):
-        iam_check([(env, [allowed, outside])])
+        iam_check([(params, [allowed, outside])])
     unattributed = {**allowed, "principal": {"type": "unattributed", "key": "AKIAOTHER"}}
     with pytest.raises(AssertionError, match="AKIAOTHER"):
-        iam_check([(env, [unattributed])])
-
-
-def test_who_signed_is_read_from_the_access_key():
-    r = principals.Recorder()
-    assert r.principal_of("test") is None
-    assert r.principal_of("emulation-function-prepare-request") == {"type": "function", "name": "prepare-request"}
-    key = r.key_for_role("arn:aws:iam::123456789012:role/sm")
-    assert r.principal_of(key) == {"type": "role", "arn": "arn:aws:iam::123456789012:role/sm"}
-    assert r.principal_of("AKIAOTHER")["type"] == "unattributed"
+        iam_check([(params, [unattributed])])

@@ -25,11 +25,11 @@ import re
 import threading
 import time
 
+from . import ACCOUNT
 from .faults import Faults, ServiceError
 
 LOG = logging.getLogger("emulator.personalize")
 
-ACCOUNT = "123456789012"
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
 ROLE_ARN = re.compile(r"^arn:([a-z\d-]+):iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 DATASET_GROUP_ARN = re.compile(r"^arn:([a-z\d-]+):personalize:.*:.*:.+$")

@@ -34,11 +34,10 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 
-from . import principals, sfn_limits
+from . import ACCOUNT, principals, sfn_limits
 
 LOG = logging.getLogger("emulator.lambda")
 
-ACCOUNT = "123456789012"
 FORWARD_ERROR = "EmulatorForwardError"
 UNREACHABLE_ERROR = "Lambda.ServiceException"
 

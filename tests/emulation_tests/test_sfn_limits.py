@@ -1,23 +1,23 @@
 """Step Functions and Lambda at their hard limits in the emulation (sfn_limits.py, events.py): a
 state machine at a boundary passes or fails the way AWS documents. Pass/Choice/Map/Parallel state
-machines need no function; the Lambda payload tests use a small stand-in function server here.
+machines need no function; the Lambda payload tests use the stand-in function server's `sized`
+function (helpers.FakeLambdas).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.config import Config
 
-from tests.emulator.test_emulator import ROOT, Emu, http, start_emulator, stop_emulator
+from tests.cfn import emulated
+from tests.emulation import ACCOUNT
+from tests.emulation_tests.helpers import SFN_ROLE, http
+from tests.harness import ROOT
 
-ACCOUNT = "123456789012"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/sfn"
 LIMIT = 262_144
 HISTORY_CAUSE = "The execution reached the maximum number of history events (25000)."
 LAMBDA_RESPONSE_LIMIT = 6_291_556
@@ -25,52 +25,12 @@ ISO_MS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 UUID3 = r"[0-9a-f]{8}-[0-9a-f]{4}-3[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 
 
-class SizedLambda:
-    """POST /2015-03-31/functions/NAME/invocations with {"size": n}: answers a JSON string of
-    exactly n bytes (HTTP 200, as cargo lambda does for a result)."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                size = json.loads(self.rfile.read(n) or b"{}").get("size", 2)
-                data = b'"' + b"x" * (size - 2) + b'"'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture(scope="module")
-def limits_emulator(tmp_path_factory):
-    fn = SizedLambda()
-    log_path = tmp_path_factory.mktemp("sfn-limits") / "emulator.log"
-    proc, url, log = start_emulator(fn.url, log_path)
-    yield Emu(url, fn, log_path)
-    assert stop_emulator(proc, log) == 0
-    fn.server.shutdown()
-
-
-@pytest.fixture
-def emu(limits_emulator):
-    limits_emulator.ctl("POST", "reset")
-    return limits_emulator
-
-
 def execute(emu, definition, payload=None, name=None, timeout=60.0, last=None):
     """(describe_execution, history) of one execution of `definition` run to its end; with `last`,
     only the history's last `last` events (read newest first, as reverseOrder lets one)."""
     sfn = emu.client("stepfunctions")
     sm = sfn.create_state_machine(name=name or f"sm-{time.time_ns()}", definition=json.dumps(definition),
-                                  roleArn=ROLE)["stateMachineArn"]
+                                  roleArn=SFN_ROLE)["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps(payload or {}))["executionArn"]
     deadline = time.monotonic() + timeout
     while (d := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.monotonic() < deadline:
@@ -147,7 +107,7 @@ def test_a_map_result_over_the_limit_fails_the_map_state(emu):
 def test_start_execution_input_is_limited_to_262144_bytes(emu):
     sfn = emu.client("stepfunctions", config=Config(retries={"total_max_attempts": 1}))
     sm = sfn.create_state_machine(name="input-limit", definition=json.dumps(pass_of(10)),
-                                  roleArn=ROLE)["stateMachineArn"]
+                                  roleArn=SFN_ROLE)["stateMachineArn"]
     fits = '{"a":"' + "x" * (LIMIT - 8) + '"}'
     sfn.start_execution(stateMachineArn=sm, input=fits)
     with pytest.raises(sfn.exceptions.ClientError) as e:
@@ -343,45 +303,21 @@ def test_a_task_error_not_caught_in_a_child_fails_that_child_only_and_is_filed_w
 # --- child executions on the event bus -----------------------------------------------------------
 
 
-def template_rules(state_machine_arn: str) -> dict[str, dict]:
-    """The EventBridge rules of template.yaml, {name: {"eventPattern", "inputTransformer"?}}, with
-    !Ref ErasureStateMachine as `state_machine_arn`."""
-    from cfnlint.decode import cfn_yaml
-
-    def plain(node):
-        if isinstance(node, dict):
-            if set(node) == {"Ref"} and node["Ref"] == "ErasureStateMachine":
-                return state_machine_arn
-            if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
-                return node["Fn::Sub"].replace("${RequestBucketName}", "erasure-requests")
-            return {k: plain(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [plain(v) for v in node]
-        return node
-
-    rules = {}
-    for name, resource in cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"].items():
-        props = resource.get("Properties") or {}
-        if resource.get("Type") == "AWS::Events::Rule" and "EventPattern" in props:
-            rule = {"eventPattern": plain(props["EventPattern"])}
-            transformer = next((t["InputTransformer"] for t in props.get("Targets", []) if "InputTransformer" in t),
-                               None)
-            if transformer:
-                rule["inputTransformer"] = plain(transformer)
-            rules[name] = rule
-        for event_name, event in (props.get("Events") or {}).items():
-            if event.get("Type") == "EventBridgeRule":
-                rules[f"{name}.{event_name}"] = {"eventPattern": plain(event["Properties"]["Pattern"])}
-    return rules
+def template_rules() -> dict[str, dict]:
+    """The EventBridge rules of template.yaml as the harness registers them (tests/cfn/emulated.py),
+    {name: {"name", "eventPattern", "inputTransformer"?, "functionName"?}}: their patterns name the
+    emulation's state machine (emulated.STATE_MACHINE)."""
+    return {rule["name"]: rule for rule in emulated.event_rules(emulated.resolve({}))}
 
 
 def test_children_emit_status_changes_with_their_own_arns_and_the_templates_rules_match_only_the_parent(emu):
     sfn = emu.client("stepfunctions")
     machine = distributed_map(False, ToleratedFailurePercentage=100)
-    sm = sfn.create_state_machine(name="erasure", definition=json.dumps(machine), roleArn=ROLE)["stateMachineArn"]
-    rules = template_rules(sm)
+    sm = sfn.create_state_machine(name=emulated.STATE_MACHINE, definition=json.dumps(machine),
+                                  roleArn=SFN_ROLE)["stateMachineArn"]
+    rules = template_rules()
     assert rules, "template.yaml has no EventBridge rule on the state machine"
-    specs = [{"name": name, **rule} for name, rule in rules.items()]
+    specs = list(rules.values())
     # A rule that filters by a prefix of the ARN, as a careless rule might: it gets the children too.
     specs.append({"name": "PrefixRule", "eventPattern": {"source": ["aws.states"], "detail": {
         "stateMachineArn": [{"prefix": sm}], "status": [{"anything-but": "RUNNING"}]}}})
@@ -484,5 +420,5 @@ def test_the_erasure_state_machine_is_accepted_by_the_engine(emu):
     definition = (ROOT / "statemachine" / "erasure.asl.json").read_text()
     definition = re.sub(r"\$\{\w+\}", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f", definition)
     arn = emu.client("stepfunctions").create_state_machine(
-        name="erasure-asl", definition=definition, roleArn=ROLE)["stateMachineArn"]
+        name="erasure-asl", definition=definition, roleArn=SFN_ROLE)["stateMachineArn"]
     assert arn.endswith(":stateMachine:erasure-asl")

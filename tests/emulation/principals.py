@@ -41,9 +41,10 @@ import threading
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, unquote
 
+from . import ACCOUNT
+
 LOG = logging.getLogger("emulator.principals")
 
-ACCOUNT = "123456789012"
 FUNCTION_KEY_PREFIX = "emulation-function-"
 ROLE_KEY_PREFIX = "emulation-role-"
 HARNESS_KEY = "test"

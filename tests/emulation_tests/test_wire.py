@@ -18,13 +18,12 @@ import urllib.request
 
 import pytest
 
-from tests.emulator.personalize import OPERATIONS as PERSONALIZE_OPERATIONS
-from tests.emulator.pinpoint import OPERATIONS as PINPOINT_OPERATIONS
-from tests.emulator.wire import Request, Response, ServiceModel, Verdict, Wire, translate_pattern
-from tests.harness import ROOT, Stack
+from tests.emulation.personalize import OPERATIONS as PERSONALIZE_OPERATIONS
+from tests.emulation.pinpoint import OPERATIONS as PINPOINT_OPERATIONS
+from tests.emulation.wire import Request, Response, ServiceModel, Verdict, Wire, translate_pattern
+from tests.emulation_tests.helpers import ROLE
+from tests.harness import ROOT
 
-ACCOUNT = "123456789012"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/personalize-deletion"
 JSON_11 = {"content-type": "application/x-amz-json-1.1"}
 SECRET_USER = "wire-user-7f3c9a"  # a user ID: must never appear in what the checker reports
 
@@ -37,13 +36,6 @@ def personalize_model() -> ServiceModel:
 @pytest.fixture(scope="module")
 def pinpoint_model() -> ServiceModel:
     return ServiceModel.load("pinpoint")
-
-
-@pytest.fixture
-def emulation(stack: Stack) -> Stack:
-    """The session's emulation, reset (which also clears the wire tally since the last reset)."""
-    stack.reset()
-    return stack
 
 
 def personalize_request(op: str, body: dict | None) -> Request:

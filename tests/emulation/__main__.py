@@ -1,4 +1,4 @@
-"""`python -m tests.emulator --port P --lambda-endpoint URL`: serve the emulation on 127.0.0.1:P.
+"""`python -m tests.emulation --port P --lambda-endpoint URL`: serve the emulation on 127.0.0.1:P.
 
 Prints `emulator ready on http://127.0.0.1:P` once it accepts requests; exits 0 on SIGTERM/SIGINT.
 """
@@ -13,7 +13,7 @@ import threading
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m tests.emulation", description=__doc__)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--lambda-endpoint", required=True,

@@ -29,12 +29,12 @@ import time
 import uuid
 from urllib.parse import parse_qs, unquote_to_bytes
 
+from . import ACCOUNT
 from .faults import Faults, ServiceError
 from .wire import ServiceModel
 
 LOG = logging.getLogger("emulator.pinpoint")
 
-ACCOUNT = "123456789012"
 # The operations served here (route() names no others): what the wire checks are run for.
 OPERATIONS = ("CreateApp", "GetApps", "GetApp", "DeleteApp", "UpdateEndpoint", "GetEndpoint", "DeleteEndpoint",
               "GetUserEndpoints", "DeleteUserEndpoints")
