@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 pub const USAGE: &str = "usage: erasure lookup --receipt RECEIPT.json --users RECEIPT.users.txt [--failed RECEIPT.failed.csv] --key-file KEY < user-ids
 
 Reads user IDs from standard input, one per line, and for each says whether it was in the
-request and what happened to it in every Personalize deletion job and Pinpoint application.
+request and what happened to it in every Personalize deletion job, Pinpoint application and
+Customer Profiles domain (receipts of schema 2 and 3).
 The files are the receipt and its evidence files (aws s3 cp them from receipts/); KEY holds
 the deployment's user hash key (the SSM parameter's value). Exit code 0: every user was in
 the request; 1: some were not; 2: usage or I/O error, or files that do not match the receipt.";
@@ -142,6 +143,9 @@ fn answer(o: &Options) -> Result<bool, String> {
         }
         for (app, what) in &f.pinpoint {
             println!("  pinpoint {app}: {what}");
+        }
+        for (domain, what) in &f.customer_profiles {
+            println!("  customer profiles {domain}: {what}");
         }
     }
     Ok(all_found)

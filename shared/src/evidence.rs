@@ -2,11 +2,15 @@
 //! to them?", from the receipt, its files and the hash key; no AWS types, used by the
 //! finalize step (to write) and the `erasure lookup` command (to read).
 
+use crate::payload::TargetKind;
 use crate::receipt::Receipt;
 use crate::user_hash::UserHasher;
 
-/// The header of the failed-users evidence file.
-pub const FAILED_HEADER: &str = "USER_HASH,APPLICATION_ID,REASON";
+/// The header of the failed-users evidence file (receipt schema 3).
+pub const FAILED_HEADER: &str = "USER_HASH,TARGET_KIND,TARGET_ID,REASON";
+
+/// The header of a version 2 receipt's failed-users file (Pinpoint applications only).
+pub const FAILED_HEADER_V2: &str = "USER_HASH,APPLICATION_ID,REASON";
 
 /// Splits a line of the erase step's failed list (`USER_ID,REASON`, the ID quoted as in a request
 /// file when it needs it) into the ID and the reason.
@@ -34,11 +38,44 @@ pub fn split_failed_line(line: &str) -> Option<(String, &str)> {
 }
 
 /// One line of the failed-users evidence file (the reason is always quoted: it has commas).
-pub fn failed_evidence_line(user_hash: &str, application_id: &str, reason: &str) -> String {
+pub fn failed_evidence_line(
+    user_hash: &str,
+    kind: TargetKind,
+    target_id: &str,
+    reason: &str,
+) -> String {
     format!(
-        "{user_hash},{application_id},\"{}\"\n",
+        "{user_hash},{kind},{target_id},\"{}\"\n",
         reason.replace('"', "\"\"")
     )
+}
+
+/// The failures the evidence file lists for one user hash: (kind, destination, reason). Reads
+/// both layouts (a version 2 file has no kind column: every line is Pinpoint's).
+pub fn failures_of(failed: &str, hash: &str) -> Vec<(TargetKind, String, String)> {
+    let mut lines = failed.lines();
+    let v2 = lines.next().is_some_and(|h| h.trim() == FAILED_HEADER_V2);
+    lines
+        .filter_map(|l| {
+            let (h, rest) = l.split_once(',')?;
+            if h != hash {
+                return None;
+            }
+            let (kind, rest) = if v2 {
+                (TargetKind::Pinpoint, rest)
+            } else {
+                let (kind, rest) = rest.split_once(',')?;
+                let kind = match kind {
+                    "customerProfiles" => TargetKind::CustomerProfiles,
+                    _ => TargetKind::Pinpoint,
+                };
+                (kind, rest)
+            };
+            let (id, reason) = rest.split_once(',')?;
+            let reason = reason.trim_matches('"').replace("\"\"", "\"");
+            Some((kind, id.to_string(), reason))
+        })
+        .collect()
 }
 
 /// What the evidence says about one user.
@@ -54,6 +91,8 @@ pub struct Finding {
     pub personalize: Vec<(String, String, Option<String>)>,
     /// Per Pinpoint application: what happened (ERASED, FAILED: reason, or NOT REPORTED).
     pub pinpoint: Vec<(String, String)>,
+    /// Per Customer Profiles domain: what happened (ERASED, FAILED: reason, or NOT REPORTED).
+    pub customer_profiles: Vec<(String, String)>,
 }
 
 /// Looks a user up: `index` is the user-index file's text, `failed` the failed-users file's.
@@ -76,6 +115,7 @@ pub fn lookup(
             shard: None,
             personalize: vec![],
             pinpoint: vec![],
+            customer_profiles: vec![],
         };
     };
     // Parts in order, each counted once (the same part is one job per dataset group).
@@ -112,32 +152,39 @@ pub fn lookup(
         .as_ref()
         .map(|e| e.shard_users)
         .unwrap_or(0);
-    let failures: Vec<(String, String)> = failed
-        .unwrap_or("")
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let (h, rest) = l.split_once(',')?;
-            let (app, reason) = rest.split_once(',')?;
-            (h == hash).then(|| {
-                let reason = reason.trim_matches('"').replace("\"\"", "\"");
-                (app.to_string(), reason)
-            })
-        })
-        .collect();
+    let failures = failures_of(failed.unwrap_or(""), &hash);
     let valid = receipt.request.valid_users;
+    let what = |kind: TargetKind, id: &str, processed: u64, erased: &str| -> String {
+        match failures.iter().find(|(k, t, _)| *k == kind && t == id) {
+            Some((_, _, reason)) => format!("FAILED: {reason}"),
+            None if processed == valid => erased.to_string(),
+            None => "NOT REPORTED (the destination did not report every shard)".to_string(),
+        }
+    };
     let pinpoint = receipt
         .pinpoint
         .iter()
         .map(|a| {
-            let what = match failures.iter().find(|(app, _)| *app == a.application_id) {
-                Some((_, reason)) => format!("FAILED: {reason}"),
-                None if a.users_processed == valid => {
-                    "ERASED (endpoints deleted, or none existed)".to_string()
-                }
-                None => "NOT REPORTED (the application did not report every shard)".to_string(),
-            };
-            (a.application_id.clone(), what)
+            let w = what(
+                TargetKind::Pinpoint,
+                &a.application_id,
+                a.users_processed,
+                "ERASED (endpoints deleted, or none existed)",
+            );
+            (a.application_id.clone(), w)
+        })
+        .collect();
+    let customer_profiles = receipt
+        .customer_profiles
+        .iter()
+        .map(|d| {
+            let w = what(
+                TargetKind::CustomerProfiles,
+                &d.domain_name,
+                d.users_processed,
+                "ERASED (profiles deleted and none found after, or none existed)",
+            );
+            (d.domain_name.clone(), w)
         })
         .collect();
     Finding {
@@ -146,6 +193,7 @@ pub fn lookup(
         shard: (shard_users > 0).then(|| pos / shard_users),
         personalize,
         pinpoint,
+        customer_profiles,
     }
 }
 
@@ -170,8 +218,30 @@ mod tests {
     #[test]
     fn evidence_lines_quote_the_reason() {
         assert_eq!(
-            failed_evidence_line("h", "app", "denied (x, \"y\")"),
-            "h,app,\"denied (x, \"\"y\"\")\"\n"
+            failed_evidence_line("h", TargetKind::Pinpoint, "app", "denied (x, \"y\")"),
+            "h,pinpoint,app,\"denied (x, \"\"y\"\")\"\n"
+        );
+    }
+
+    #[test]
+    fn failures_read_from_both_layouts() {
+        let v3 = format!(
+            "{FAILED_HEADER}\n{}{}{}",
+            failed_evidence_line("h1", TargetKind::Pinpoint, "app", "access denied"),
+            failed_evidence_line("h1", TargetKind::CustomerProfiles, "d1", "a, b"),
+            failed_evidence_line("h2", TargetKind::CustomerProfiles, "d1", "other user"),
+        );
+        assert_eq!(
+            failures_of(&v3, "h1"),
+            vec![
+                (TargetKind::Pinpoint, "app".into(), "access denied".into()),
+                (TargetKind::CustomerProfiles, "d1".into(), "a, b".into()),
+            ]
+        );
+        let v2 = format!("{FAILED_HEADER_V2}\nh1,app,\"throttled\"\n");
+        assert_eq!(
+            failures_of(&v2, "h1"),
+            vec![(TargetKind::Pinpoint, "app".into(), "throttled".into())]
         );
     }
 }

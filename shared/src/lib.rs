@@ -17,6 +17,8 @@ pub mod map_results;
 pub mod memory;
 pub mod metrics;
 pub mod naming;
+#[cfg(feature = "aws")]
+pub mod pacing;
 pub mod payload;
 #[cfg(feature = "aws")]
 pub mod pieces;

@@ -20,6 +20,16 @@ pub const DEFAULT_POLL_SECONDS: u64 = 300;
 pub const DEFAULT_MAX_JOB_WAIT_SECONDS: u64 = 172_800;
 /// Default of `PinpointRequestsPerSecond`: the account's DeleteUserEndpoints quota.
 pub const DEFAULT_PINPOINT_REQUESTS_PER_SECOND: f64 = 100.0;
+/// Default of `CustomerProfilesSearchRequestsPerSecond`: the account's SearchProfiles quota, 100
+/// TPS by default ("Customer Profiles API throttling quotas",
+/// https://docs.aws.amazon.com/connect/latest/adminguide/amazon-connect-service-limits.html).
+pub const DEFAULT_PROFILES_SEARCH_REQUESTS_PER_SECOND: f64 = 100.0;
+/// Default of `CustomerProfilesDeleteRequestsPerSecond`: the account's DeleteProfile quota, 100
+/// TPS by default (same page).
+pub const DEFAULT_PROFILES_DELETE_REQUESTS_PER_SECOND: f64 = 100.0;
+/// Default of `PacingHeadroom`: the share of each API's quota left to live traffic (the
+/// contact center's own SearchProfiles calls count against the same account quota).
+pub const DEFAULT_PACING_HEADROOM: f64 = 0.2;
 /// Default of `PINPOINT_CONCURRENCY`: erase calls in flight at once in one shard.
 pub const DEFAULT_ERASE_CONCURRENCY: usize = 16;
 /// Default of `PINPOINT_MAX_ATTEMPTS`: attempts per user and destination on errors other than

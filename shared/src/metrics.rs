@@ -7,11 +7,15 @@ use std::io::Write;
 
 /// Metric names the template's alarms and dashboards use.
 pub mod names {
-    /// Users whose Pinpoint endpoints were handled without failure, per application.
+    /// Users handled without failure, per destination (application or domain).
     pub const USERS_ERASED: &str = "UsersErased";
     /// Pinpoint endpoints deleted.
     pub const ENDPOINTS_DELETED: &str = "EndpointsDeleted";
-    /// Users whose endpoints could not be deleted.
+    /// Customer Profiles profiles deleted.
+    pub const PROFILES_DELETED: &str = "ProfilesDeleted";
+    /// Users whose profiles came back after deletion (an integration re-created them).
+    pub const PROFILES_REAPPEARED: &str = "ProfilesReappeared";
+    /// Users whose data could not be erased in a destination.
     pub const FAILED_USERS: &str = "FailedUsers";
     /// Personalize deletion jobs that completed.
     pub const JOBS_COMPLETED: &str = "JobsCompleted";

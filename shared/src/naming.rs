@@ -137,10 +137,23 @@ impl RequestId {
         )
     }
 
-    /// Where the erase step lists one shard's failed users of one application.
-    pub fn failed_users_key(&self, work_prefix: &str, application_id: &str, shard: u32) -> String {
+    /// Where the erase step lists one shard's failed users of one destination. The folder is
+    /// the first version's (`pinpoint/failed/`, which the erase role may write); a Customer
+    /// Profiles domain's lists go one level down, under `customerProfiles/` (a Pinpoint
+    /// application ID is 32 hex digits, never that name).
+    pub fn failed_users_key(
+        &self,
+        work_prefix: &str,
+        kind: crate::payload::TargetKind,
+        target_id: &str,
+        shard: u32,
+    ) -> String {
+        let sub = match kind {
+            crate::payload::TargetKind::Pinpoint => String::new(),
+            other => format!("{other}/"),
+        };
         format!(
-            "{}pinpoint/failed/{application_id}/shard-{shard:05}.csv",
+            "{}pinpoint/failed/{sub}{target_id}/shard-{shard:05}.csv",
             self.work_folder(work_prefix)
         )
     }
@@ -283,7 +296,13 @@ mod tests {
             id.manifest_key("work/"),
             id.job_manifest_key("work/"),
             id.results_prefix("work/", "jobs"),
-            id.failed_users_key("work/", "app", 3),
+            id.failed_users_key("work/", crate::payload::TargetKind::Pinpoint, "app", 3),
+            id.failed_users_key(
+                "work/",
+                crate::payload::TargetKind::CustomerProfiles,
+                "d",
+                3,
+            ),
         ] {
             assert!(k.starts_with("work/"), "{k}");
             assert!(!k.ends_with(".csv") || k.contains(id.as_str()));

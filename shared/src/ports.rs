@@ -125,6 +125,15 @@ pub trait ObjectStore: Sync {
         max: usize,
     ) -> impl Future<Output = Result<Vec<VersionRef>, ErasureError>> + Send;
 
+    /// The keys of the first `max` current objects under a prefix (ListObjectsV2: objects behind
+    /// a delete marker are not listed).
+    fn list_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<String>, ErasureError>> + Send;
+
     /// Deletes these versions in one request; returns those it could not delete.
     fn delete_versions(
         &self,
@@ -245,6 +254,8 @@ pub trait Executions: Sync {
     ) -> impl Future<Output = Result<Start, ErasureError>> + Send;
 }
 
+pub use crate::payload::TargetKind;
+
 /// What erasing one user in one destination did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Erased {
@@ -252,6 +263,9 @@ pub enum Erased {
     Deleted(u64),
     /// The destination held nothing of them.
     NothingThere,
+    /// This many items were deleted, but the verifying read found the person again (re-created
+    /// meanwhile): reported as a failure, never as erased.
+    Reappeared(u64),
 }
 
 /// What a destination holds of one user, read without changing anything.
@@ -273,7 +287,11 @@ pub enum Holding {
 /// its work (search again after deleting) does so inside [`ErasureTarget::erase`], before it
 /// answers: `Deleted` then means verified gone, and a user still found is an error like any other.
 pub trait ErasureTarget: Sync {
-    /// Which destination (the application ID, the domain name): receipts and progress key on it.
+    /// What kind of destination this is (receipts have one section per kind).
+    fn kind(&self) -> TargetKind;
+
+    /// Which destination (the application ID, the domain name): with the kind, receipts and
+    /// progress key on it.
     fn id(&self) -> &str;
 
     /// Whether the destination can be used at all. A retryable error ends the invocation (Step
@@ -295,6 +313,10 @@ pub trait ErasureTarget: Sync {
 
 /// A borrowed target is a target (the erase step takes a slice of them).
 impl<T: ErasureTarget> ErasureTarget for &T {
+    fn kind(&self) -> TargetKind {
+        (**self).kind()
+    }
+
     fn id(&self) -> &str {
         (**self).id()
     }

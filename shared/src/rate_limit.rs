@@ -1,5 +1,6 @@
 //! A small async rate limiter: calls are spaced so a function never exceeds its share of the
-//! account's Pinpoint quota, and it slows down when the service throttles.
+//! account's quota for one API (Pinpoint's DeleteUserEndpoints, Customer Profiles'
+//! SearchProfiles or DeleteProfile), and it slows down when the service throttles.
 //!
 //! Slots missed while the caller was busy elsewhere (a progress checkpoint written to S3, the
 //! last calls of a batch draining, the gap between two shards) may be caught up, but only for a
@@ -16,16 +17,18 @@ use tokio::time::Instant;
 /// How far back missed slots may be caught up.
 pub const CATCH_UP: Duration = Duration::from_millis(250);
 
-/// Spaces calls at `rate` per second; `throttled()` halves the rate, `succeeded()` creeps back.
+/// Spaces calls at `rate` per second; `throttled()` halves the rate, `succeeded()` creeps back,
+/// `set_ceiling()` moves the rate it creeps back to (this function's share of a shared budget).
 pub struct RateLimiter {
     state: Mutex<State>,
-    max_rate: f64,
     catch_up: Duration,
 }
 
 struct State {
     next: Instant,
     rate: f64,
+    /// The rate `succeeded()` climbs back to.
+    max_rate: f64,
 }
 
 impl RateLimiter {
@@ -42,8 +45,8 @@ impl RateLimiter {
             state: Mutex::new(State {
                 next: Instant::now(),
                 rate,
+                max_rate: rate,
             }),
-            max_rate: rate,
             catch_up,
         }
     }
@@ -64,7 +67,7 @@ impl RateLimiter {
     /// The service throttled a call: halve the rate (multiplicative decrease).
     pub async fn throttled(&self) {
         let mut s = self.state.lock().await;
-        s.rate = (s.rate / 2.0).max(self.max_rate / 64.0).max(0.1);
+        s.rate = (s.rate / 2.0).max(s.max_rate / 64.0).max(0.1);
         // No catching up after a throttle: the next slot is a full (new) interval from now.
         let now = Instant::now();
         let next = now + Duration::from_secs_f64(1.0 / s.rate);
@@ -76,9 +79,25 @@ impl RateLimiter {
     /// A call succeeded: add back a little (additive increase), up to the configured rate.
     pub async fn succeeded(&self) {
         let mut s = self.state.lock().await;
-        if s.rate < self.max_rate {
-            s.rate = (s.rate + self.max_rate / 100.0).min(self.max_rate);
+        if s.rate < s.max_rate {
+            s.rate = (s.rate + s.max_rate / 100.0).min(s.max_rate);
         }
+    }
+
+    /// Moves the rate's ceiling to `rate` (at least 0.1): lower, the rate drops to it at once;
+    /// higher, `succeeded()` climbs to it. Slots already handed out keep their time.
+    pub async fn set_ceiling(&self, rate: f64) {
+        let rate = rate.max(0.1);
+        let mut s = self.state.lock().await;
+        s.max_rate = rate;
+        if s.rate > rate {
+            s.rate = rate;
+        }
+    }
+
+    /// The rate's ceiling, calls per second.
+    pub async fn ceiling(&self) -> f64 {
+        self.state.lock().await.max_rate
     }
 
     /// The current rate, calls per second.
@@ -165,5 +184,27 @@ mod tests {
             l.succeeded().await;
         }
         assert_eq!(l.rate().await, 100.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lower_ceiling_slows_at_once_and_a_higher_one_is_climbed_to() {
+        let l = RateLimiter::new(100.0);
+        l.set_ceiling(25.0).await;
+        assert_eq!(l.rate().await, 25.0);
+        l.acquire().await;
+        let t = Instant::now();
+        l.acquire().await;
+        l.acquire().await;
+        assert_eq!(t.elapsed(), Duration::from_millis(80)); // two intervals at 25/s
+        l.set_ceiling(50.0).await;
+        assert_eq!(
+            l.rate().await,
+            25.0,
+            "a raised ceiling is climbed to, not jumped to"
+        );
+        for _ in 0..200 {
+            l.succeeded().await;
+        }
+        assert_eq!(l.rate().await, 50.0);
     }
 }

@@ -1,4 +1,5 @@
-//! How far a shard got, kept in its progress object (`work/<id>/pinpoint/progress/shard-N.json`):
+//! How far a shard got, kept in its progress object (`work/<id>/pinpoint/progress/shard-N.json`,
+//! for every kind of destination despite the folder's name):
 //! user positions and counts per destination, never a user ID. The erase step writes it at every
 //! checkpoint; a retried or handed-back invocation resumes from it; the finalize step reads the
 //! counts from it.
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErasureError;
 use crate::naming::RequestId;
-use crate::payload::{AppShardResult, ShardResult, ShardSpec};
+use crate::payload::{ShardResult, ShardSpec, TargetKind, TargetShardResult, REAPPEARED_REASON};
 use crate::ports::ObjectStore;
 
 /// A shard's progress.
@@ -37,7 +38,7 @@ fn is_zero(n: &u32) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct TargetProgress {
     /// The counts so far (and the destination's ID).
-    pub result: AppShardResult,
+    pub result: TargetShardResult,
     /// Users of the shard handled so far, in order (a retry starts here).
     pub done: u64,
     /// Positions in the shard of users that failed, with why.
@@ -52,11 +53,12 @@ pub struct TargetProgress {
 }
 
 impl TargetProgress {
-    /// Nothing done yet in destination `id`.
-    pub fn new(id: &str) -> Self {
+    /// Nothing done yet in destination `id` of kind `kind`.
+    pub fn new(kind: TargetKind, id: &str) -> Self {
         TargetProgress {
-            result: AppShardResult {
-                application_id: id.to_string(),
+            result: TargetShardResult {
+                kind,
+                target_id: id.to_string(),
                 ..Default::default()
             },
             done: 0,
@@ -68,7 +70,17 @@ impl TargetProgress {
 
     /// The destination's ID.
     pub fn id(&self) -> &str {
-        &self.result.application_id
+        &self.result.target_id
+    }
+
+    /// The destination's kind.
+    pub fn kind(&self) -> TargetKind {
+        self.result.kind
+    }
+
+    /// Whether this is destination `id` of kind `kind`.
+    pub fn is(&self, kind: TargetKind, id: &str) -> bool {
+        self.result.is(kind, id)
     }
 
     /// Whether every user of a shard of `users` is handled here.
@@ -109,7 +121,7 @@ impl ShardProgress {
         ShardResult {
             index: shard.index,
             users: shard.users,
-            applications: self
+            targets: self
                 .targets
                 .iter()
                 .map(|t| {
@@ -117,6 +129,11 @@ impl ShardProgress {
                     r.users_processed = t.done;
                     // Users waiting for their retry have not been erased: failed until then.
                     r.failed_users = (t.failed.len() + t.retry.len()) as u64;
+                    r.reappeared = t
+                        .failed
+                        .iter()
+                        .filter(|(_, why)| why == REAPPEARED_REASON)
+                        .count() as u64;
                     r
                 })
                 .collect(),
@@ -194,7 +211,7 @@ mod tests {
     #[test]
     fn starting_again_retries_the_failed_and_resets_the_rounds() {
         let mut p = ShardProgress {
-            targets: vec![TargetProgress::new("a")],
+            targets: vec![TargetProgress::new(TargetKind::Pinpoint, "a")],
             complete: true,
             execution: Some("first".into()),
             handbacks: 7,
@@ -214,6 +231,6 @@ mod tests {
             users: 4,
             execution: None,
         };
-        assert_eq!(p.result(&spec, false).applications[0].failed_users, 2);
+        assert_eq!(p.result(&spec, false).targets[0].failed_users, 2);
     }
 }

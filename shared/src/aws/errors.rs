@@ -43,6 +43,7 @@ pub fn from_code(code: Option<&str>, detail: String) -> ErasureError {
         ) => ErasureError::Forbidden(detail),
         Some(
             "InternalServerErrorException"
+            | "InternalServerException"
             | "InternalServerError"
             | "InternalError"
             | "InternalFailure"
@@ -107,6 +108,7 @@ mod tests {
         assert_eq!(name(Some("ForbiddenException")), "Forbidden");
         assert_eq!(name(Some("NoSuchKey")), "NotFound");
         assert_eq!(name(Some("InternalServerErrorException")), "Transient");
+        assert_eq!(name(Some("InternalServerException")), "Transient");
         assert_eq!(name(None), "Transient");
         assert_eq!(name(Some("SomethingNew")), "ServiceError");
     }

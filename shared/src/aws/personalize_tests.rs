@@ -11,6 +11,16 @@ use aws_sdk_personalize::types::error::ResourceAlreadyExistsException;
 use aws_sdk_personalize::types::{DataDeletionJob, DataDeletionJobSummary};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
+/// The production client's retries (3 attempts, see `load_config`), with a 1 ms first backoff:
+/// the retries are exercised, in milliseconds.
+fn fast_retries(c: aws_sdk_personalize::config::Builder) -> aws_sdk_personalize::config::Builder {
+    c.retry_config(
+        aws_sdk_personalize::config::retry::RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(std::time::Duration::from_millis(1)),
+    )
+}
+
 fn job(tags: Vec<(String, String)>) -> NewJob {
     NewJob {
         name: "erasure-abc-12345678-p000".into(),
@@ -118,7 +128,8 @@ async fn limit_exceeded_and_in_use_are_typed_retryable_errors() {
         let jobs = PersonalizeJobs::new(mock_client!(
             aws_sdk_personalize,
             RuleMode::Sequential,
-            [&rule]
+            [&rule],
+            fast_retries
         ));
         let err = jobs.create(&job(vec![])).await.unwrap_err();
         assert_eq!(err.name(), name, "{code}: {err}");
@@ -138,7 +149,8 @@ async fn the_modeled_already_exists_error_from_the_wire_is_recognised() {
     let jobs = PersonalizeJobs::new(mock_client!(
         aws_sdk_personalize,
         RuleMode::Sequential,
-        [&create]
+        [&create],
+        fast_retries
     ));
     assert_eq!(jobs.create(&job(vec![])).await.unwrap(), Created::NameTaken);
 }
@@ -160,10 +172,12 @@ async fn server_errors_are_retried_by_the_client_then_reported_as_transient() {
                 .build()
         })
         .build();
-    let client = mock_client!(aws_sdk_personalize, RuleMode::Sequential, [&rule], |c| c
-        .retry_config(
-            aws_sdk_personalize::config::retry::RetryConfig::standard().with_max_attempts(3)
-        ));
+    let client = mock_client!(
+        aws_sdk_personalize,
+        RuleMode::Sequential,
+        [&rule],
+        fast_retries
+    );
     let d = PersonalizeJobs::new(client)
         .describe("arn:job/1")
         .await
@@ -179,7 +193,8 @@ async fn server_errors_are_retried_by_the_client_then_reported_as_transient() {
     let jobs = PersonalizeJobs::new(mock_client!(
         aws_sdk_personalize,
         RuleMode::Sequential,
-        [&always]
+        [&always],
+        fast_retries
     ));
     assert_eq!(
         jobs.describe("arn:job/1").await.unwrap_err().name(),

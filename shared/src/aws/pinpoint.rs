@@ -6,7 +6,7 @@ use aws_sdk_pinpoint::Client;
 
 use super::errors::from_sdk;
 use crate::error::ErasureError;
-use crate::ports::{Erased, ErasureTarget, Holding};
+use crate::ports::{Erased, ErasureTarget, Holding, TargetKind};
 use crate::rate_limit::RateLimiter;
 
 /// One Pinpoint application, erased through a shared client and limiter.
@@ -29,6 +29,10 @@ impl<'a> PinpointApp<'a> {
 }
 
 impl ErasureTarget for PinpointApp<'_> {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Pinpoint
+    }
+
     fn id(&self) -> &str {
         &self.application_id
     }
@@ -138,6 +142,11 @@ mod tests {
         PinpointApp::new(client, app, &limiter).erase(user).await
     }
 
+    /// As `pinpoint_client` builds it: the erasure loop retries, not the SDK.
+    fn no_retries(c: aws_sdk_pinpoint::config::Builder) -> aws_sdk_pinpoint::config::Builder {
+        c.retry_config(aws_sdk_pinpoint::config::retry::RetryConfig::disabled())
+    }
+
     fn two_endpoints() -> EndpointsResponse {
         EndpointsResponse::builder()
             .item(EndpointResponse::builder().id("e1").build())
@@ -227,7 +236,7 @@ mod tests {
             (400, "BadRequestException", "Invalid"),
         ] {
             let rule = wire(status, code);
-            let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&rule]);
+            let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&rule], no_retries);
             match delete_user_endpoints(&client, "app", "u1").await {
                 Err(e) => {
                     assert_eq!(e.name(), name, "{code}: {e}");
@@ -237,7 +246,12 @@ mod tests {
             }
         }
         let not_found = wire(404, "NotFoundException");
-        let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&not_found]);
+        let client = mock_client!(
+            aws_sdk_pinpoint,
+            RuleMode::Sequential,
+            [&not_found],
+            no_retries
+        );
         assert_eq!(
             delete_user_endpoints(&client, "app", "u1").await,
             Ok(Erased::NothingThere)
@@ -250,7 +264,7 @@ mod tests {
             .sequence()
             .http_status(429, None)
             .build();
-        let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&rule]);
+        let client = mock_client!(aws_sdk_pinpoint, RuleMode::Sequential, [&rule], no_retries);
         match delete_user_endpoints(&client, "app", "u1").await {
             Err(e) => assert_eq!(e.name(), "Throttled"),
             other => panic!("{other:?}"),

@@ -189,6 +189,29 @@ impl ObjectStore for S3Store {
         Ok(versions)
     }
 
+    async fn list_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Vec<String>, ErasureError> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(max.min(1000) as i32)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListObjectsV2", &e, true))?;
+        Ok(page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .take(max)
+            .collect())
+    }
+
     async fn delete_versions(
         &self,
         bucket: &str,

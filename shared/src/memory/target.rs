@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::error::ErasureError;
-use crate::ports::{Erased, ErasureTarget, Holding};
+use crate::ports::{Erased, ErasureTarget, Holding, TargetKind};
 
 /// A scripted answer to one erase of one user.
 #[derive(Debug, Clone)]
@@ -25,22 +25,38 @@ struct State {
     check: Option<ErasureError>,
     calls: HashMap<String, u64>,
     deletions: HashMap<String, u64>,
+    comes_back: HashMap<String, u64>,
     total: u64,
 }
 
 /// A destination in memory.
 pub struct FakeTarget {
+    kind: TargetKind,
     id: String,
     state: Mutex<State>,
 }
 
 impl FakeTarget {
-    /// An empty destination called `id`.
+    /// An empty destination called `id` (of the first kind, Pinpoint's).
     pub fn new(id: &str) -> Self {
+        Self::of_kind(TargetKind::Pinpoint, id)
+    }
+
+    /// An empty destination of kind `kind` called `id`.
+    pub fn of_kind(kind: TargetKind, id: &str) -> Self {
         FakeTarget {
+            kind,
             id: id.to_string(),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Whenever `user`'s items are deleted, `items` come back at once (re-created by an
+    /// integration): the target's verifying read finds them.
+    pub fn comes_back(&self, user: &str, items: u64) {
+        self.with(|s| {
+            s.comes_back.insert(user.to_string(), items);
+        });
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -99,6 +115,10 @@ impl FakeTarget {
 }
 
 impl ErasureTarget for FakeTarget {
+    fn kind(&self) -> TargetKind {
+        self.kind
+    }
+
     fn id(&self) -> &str {
         &self.id
     }
@@ -141,6 +161,10 @@ impl ErasureTarget for FakeTarget {
             match s.data.remove(user) {
                 Some(n) if n > 0 => {
                     *s.deletions.entry(user.to_string()).or_default() += 1;
+                    if let Some(back) = s.comes_back.get(user).copied() {
+                        s.data.insert(user.to_string(), back);
+                        return Ok(Erased::Reappeared(n));
+                    }
                     Ok(Erased::Deleted(n))
                 }
                 _ => Ok(Erased::NothingThere),

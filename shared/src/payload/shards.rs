@@ -1,23 +1,72 @@
-//! A Pinpoint shard's result as the shards map's children report it.
+//! A shard's result as the shards map's children report it: per destination (a Pinpoint
+//! application, a Customer Profiles domain), counts only.
 
 use serde::{Deserialize, Serialize};
 
 use super::CaughtError;
 
-/// What one shard did in one Pinpoint application.
+/// The kinds of destination a person's data is erased from.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetKind {
+    /// An Amazon Pinpoint application (DeleteUserEndpoints). Results written before destinations
+    /// had kinds are Pinpoint's.
+    #[default]
+    Pinpoint,
+    /// An Amazon Connect Customer Profiles domain (SearchProfiles, DeleteProfile).
+    CustomerProfiles,
+}
+
+impl TargetKind {
+    /// As receipts and evidence files name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Pinpoint => "pinpoint",
+            TargetKind::CustomerProfiles => "customerProfiles",
+        }
+    }
+
+    /// What one item of this destination is called, in the plural.
+    pub fn items(self) -> &'static str {
+        match self {
+            TargetKind::Pinpoint => "endpoints",
+            TargetKind::CustomerProfiles => "profiles",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one shard did in one destination. The wire names are the first version's (Pinpoint
+/// only), so progress objects written before an upgrade still read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AppShardResult {
-    /// The Pinpoint application.
-    pub application_id: String,
-    /// Users handled (erased, without endpoints, or failed).
+pub struct TargetShardResult {
+    /// The kind of destination.
+    #[serde(default)]
+    pub kind: TargetKind,
+    /// The destination: the Pinpoint application ID, the Customer Profiles domain name.
+    #[serde(rename = "applicationId")]
+    pub target_id: String,
+    /// Users handled (erased, without data there, or failed).
     pub users_processed: u64,
-    /// Endpoints deleted.
-    pub endpoints_deleted: u64,
-    /// Users who had no endpoint in this application.
-    pub users_without_endpoints: u64,
-    /// Users whose endpoints could not be deleted.
+    /// Items deleted (endpoints, profiles).
+    #[serde(rename = "endpointsDeleted")]
+    pub items_deleted: u64,
+    /// Users who had nothing in this destination.
+    #[serde(rename = "usersWithoutEndpoints")]
+    pub users_without_items: u64,
+    /// Users whose data could not be erased (or came back after it was).
     pub failed_users: u64,
+    /// Users whose data was deleted and then found again (counted among the failed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reappeared: u64,
     /// Failures by reason (counts only).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub failure_reasons: std::collections::BTreeMap<String, u64>,
@@ -26,7 +75,23 @@ pub struct AppShardResult {
     pub failed_users_key: Option<String>,
 }
 
-/// What the Pinpoint step returns for one shard.
+/// The reason recorded for a user whose data was deleted and then found again (an object type
+/// with AllowProfileCreation re-created the profile from newly ingested data).
+pub const REAPPEARED_REASON: &str =
+    "deleted, then found again (re-created after deletion, e.g. by an integration)";
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl TargetShardResult {
+    /// Whether this result is destination `id` of kind `kind`.
+    pub fn is(&self, kind: TargetKind, id: &str) -> bool {
+        self.kind == kind && self.target_id == id
+    }
+}
+
+/// What the erase step returns for one shard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShardResult {
@@ -34,8 +99,9 @@ pub struct ShardResult {
     pub index: u32,
     /// Users in the shard.
     pub users: u64,
-    /// One entry per configured application.
-    pub applications: Vec<AppShardResult>,
+    /// One entry per configured destination (the field keeps its first name).
+    #[serde(rename = "applications")]
+    pub targets: Vec<TargetShardResult>,
     /// False when the step stopped before its deadline and the workflow must call it again.
     #[serde(default = "yes")]
     pub complete: bool,
@@ -45,7 +111,7 @@ fn yes() -> bool {
     true
 }
 
-/// One element of the Pinpoint map's result: a shard's result, or the error that stopped it.
+/// One element of the shards map's result: a shard's result, or the error that stopped it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShardItem {
@@ -55,9 +121,9 @@ pub struct ShardItem {
     /// Users in the shard.
     #[serde(default)]
     pub users: u64,
-    /// Per-application results, when the shard ran.
-    #[serde(default)]
-    pub applications: Vec<AppShardResult>,
+    /// Per-destination results, when the shard ran (the field keeps its first name).
+    #[serde(default, rename = "applications")]
+    pub targets: Vec<TargetShardResult>,
     /// What went wrong, if the step failed for good.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CaughtError>,

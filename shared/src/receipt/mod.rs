@@ -6,14 +6,32 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod rules;
-use rules::{decide, personalize_entry, pinpoint_entries};
+use rules::{decide, personalize_entry, pinpoint_entries, profiles_entries};
 
 use crate::naming::RequestId;
 use crate::payload::{EvidenceFile, FinalizeInput, JobItem, JobState, ShardItem};
 use crate::request_csv::RowRejection;
 
-/// The version of the receipt's layout.
-pub const SCHEMA_VERSION: &str = "2";
+/// The version of the receipt's layout (shared/schema/receipt.v3.schema.json). Version 2
+/// receipts (no Customer Profiles, no account or Region) still read: the fields added since
+/// default to empty. Later additions are optional fields of version 3.
+pub const SCHEMA_VERSION: &str = "3";
+
+/// What the deployment erases from and where, as configured: a configured destination that
+/// reported nothing still gets its entry (and fails the outcome).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployment {
+    /// The Pinpoint applications.
+    pub application_ids: Vec<String>,
+    /// The Customer Profiles domains.
+    pub domain_names: Vec<String>,
+    /// The key searched in every domain.
+    pub search_key: Option<String>,
+    /// The AWS account erased in.
+    pub account: Option<String>,
+    /// The AWS Region erased in.
+    pub region: Option<String>,
+}
 
 pub use crate::payload::Outcome;
 
@@ -100,6 +118,35 @@ pub struct PinpointEntry {
     pub failed_users_keys: Vec<String>,
 }
 
+/// One Customer Profiles domain, summed over shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerProfilesEntry {
+    /// The domain.
+    pub domain_name: String,
+    /// The key searched for each user ID (e.g. `_account`).
+    pub search_key: String,
+    /// Users handled.
+    pub users_processed: u64,
+    /// Profiles deleted (a person may have several).
+    pub profiles_deleted: u64,
+    /// Users the search found no profile for.
+    pub users_without_profile: u64,
+    /// Users whose profiles could not be deleted, or came back after deletion.
+    pub failed_users: u64,
+    /// Users a search after the deletes (or the first search) found without any profile.
+    pub verified_absent: u64,
+    /// Users whose profiles were deleted and then found again (counted among the failed).
+    #[serde(default)]
+    pub reappeared: u64,
+    /// Failures by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failure_reasons: BTreeMap<String, u64>,
+    /// S3 objects listing the failed users (the request's own work objects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_users_keys: Vec<String>,
+}
+
 /// The audit record of one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -121,6 +168,15 @@ pub struct Receipt {
     pub personalize: Vec<PersonalizeEntry>,
     /// Every Pinpoint application.
     pub pinpoint: Vec<PinpointEntry>,
+    /// Every Customer Profiles domain (absent from version 2 receipts).
+    #[serde(default)]
+    pub customer_profiles: Vec<CustomerProfilesEntry>,
+    /// The AWS account erased in (absent from version 2 receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The AWS Region erased in (absent from version 2 receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Keyed hashes that let an operator with the key answer "was user X in this request, and
     /// what happened to them?" (absent when no key is configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,12 +196,13 @@ pub struct Receipt {
 pub struct Evidence {
     /// How user IDs are hashed (see `user_hash`).
     pub hash_algorithm: String,
-    /// Users per Pinpoint shard: user N of the index was in shard N / shardUsers.
+    /// Users per shard: user N of the index was in shard N / shardUsers.
     pub shard_users: u64,
     /// Every valid user's hash, one per line, in the order of the parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_index: Option<EvidenceFile>,
-    /// `USER_HASH,APPLICATION_ID,REASON` for every user whose endpoints could not be deleted.
+    /// `USER_HASH,TARGET_KIND,TARGET_ID,REASON` for every user whose data could not be erased
+    /// in a destination (version 2: `USER_HASH,APPLICATION_ID,REASON`, Pinpoint only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_users: Option<EvidenceFile>,
 }
@@ -180,7 +237,7 @@ pub struct Purge {
 }
 
 /// What the finalize step found the erasure steps did: every deletion job (one per dataset
-/// group and part) and every Pinpoint shard, from the maps' result files, Personalize and the
+/// group and part) and every shard, from the maps' result files, Personalize and the
 /// shards' progress objects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Findings {
@@ -196,7 +253,7 @@ impl Receipt {
     pub fn build(
         input: &FinalizeInput,
         found: Option<&Findings>,
-        application_ids: &[String],
+        deployment: &Deployment,
         finished_at: String,
     ) -> Receipt {
         let req = &input.request;
@@ -221,8 +278,19 @@ impl Receipt {
             None => (&[][..], &[][..]),
         };
         let personalize: Vec<PersonalizeEntry> = jobs.iter().map(personalize_entry).collect();
-        let pinpoint = pinpoint_entries(shards, application_ids);
-        let (outcome, reason) = decide(input, found.is_some(), &personalize, &pinpoint);
+        let pinpoint = pinpoint_entries(shards, &deployment.application_ids);
+        let customer_profiles = profiles_entries(
+            shards,
+            &deployment.domain_names,
+            deployment.search_key.as_deref().unwrap_or(""),
+        );
+        let (outcome, reason) = decide(
+            input,
+            found.is_some(),
+            &personalize,
+            &pinpoint,
+            &customer_profiles,
+        );
         Receipt {
             schema_version: SCHEMA_VERSION.into(),
             request_id: req.request_id.clone(),
@@ -232,6 +300,9 @@ impl Receipt {
             request,
             personalize,
             pinpoint,
+            customer_profiles,
+            account: deployment.account.clone(),
+            region: deployment.region.clone(),
             evidence: None,
             purge: None,
             started_at: input.execution.start_time.clone(),

@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Outcome, PersonalizeEntry, PinpointEntry};
-use crate::payload::{FinalizeInput, JobItem, JobState, ShardItem, Verdict};
+use super::{CustomerProfilesEntry, Outcome, PersonalizeEntry, PinpointEntry};
+use crate::payload::{
+    FinalizeInput, JobItem, JobState, ShardItem, TargetKind, TargetShardResult, Verdict,
+};
 
 pub(super) fn personalize_entry(item: &JobItem) -> PersonalizeEntry {
     let status = match (&item.check, &item.job) {
@@ -30,56 +32,109 @@ pub(super) fn personalize_entry(item: &JobItem) -> PersonalizeEntry {
     }
 }
 
+/// Each destination of one kind: its counts summed over every shard, with the keys of every
+/// shard's failed-users list, in the configured order (a destination a shard reported but the
+/// configuration no longer lists comes after).
+fn totals(
+    shards: &[ShardItem],
+    kind: TargetKind,
+    configured: &[String],
+) -> Vec<(TargetShardResult, Vec<String>)> {
+    let mut order: Vec<&str> = configured.iter().map(String::as_str).collect();
+    for s in shards {
+        for a in s.targets.iter().filter(|a| a.kind == kind) {
+            if !order.contains(&a.target_id.as_str()) {
+                order.push(&a.target_id);
+            }
+        }
+    }
+    let mut by_id: BTreeMap<&str, (TargetShardResult, Vec<String>)> = order
+        .iter()
+        .map(|id| {
+            let empty = TargetShardResult {
+                kind,
+                target_id: id.to_string(),
+                ..Default::default()
+            };
+            (*id, (empty, Vec::new()))
+        })
+        .collect();
+    for s in shards {
+        if let Some(err) = &s.error {
+            // The whole shard failed after its retries: every user in it counts as failed everywhere.
+            for (e, _) in by_id.values_mut() {
+                e.users_processed += s.users;
+                e.failed_users += s.users;
+                *e.failure_reasons
+                    .entry(format!("shard failed: {}", err.error))
+                    .or_default() += s.users;
+            }
+            continue;
+        }
+        for a in s.targets.iter().filter(|a| a.kind == kind) {
+            if let Some((e, keys)) = by_id.get_mut(a.target_id.as_str()) {
+                e.users_processed += a.users_processed;
+                e.items_deleted += a.items_deleted;
+                e.users_without_items += a.users_without_items;
+                e.failed_users += a.failed_users;
+                e.reappeared += a.reappeared;
+                for (r, n) in &a.failure_reasons {
+                    *e.failure_reasons.entry(r.clone()).or_default() += n;
+                }
+                keys.extend(a.failed_users_key.clone());
+            }
+        }
+    }
+    order.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
 pub(super) fn pinpoint_entries(
     shards: &[ShardItem],
     application_ids: &[String],
 ) -> Vec<PinpointEntry> {
-    let mut by_app: BTreeMap<&str, PinpointEntry> = BTreeMap::new();
-    let mut order: Vec<&str> = application_ids.iter().map(String::as_str).collect();
-    for s in shards {
-        for a in &s.applications {
-            if !order.contains(&a.application_id.as_str()) {
-                order.push(&a.application_id);
-            }
-        }
-    }
-    for app in &order {
-        by_app.insert(
-            app,
-            PinpointEntry {
-                application_id: app.to_string(),
-                ..Default::default()
-            },
-        );
-    }
-    for s in shards {
-        if let Some(err) = &s.error {
-            // The whole shard failed after its retries: every user in it counts as failed everywhere.
-            for app in &order {
-                if let Some(e) = by_app.get_mut(app) {
-                    e.users_processed += s.users;
-                    e.failed_users += s.users;
-                    *e.failure_reasons
-                        .entry(format!("shard failed: {}", err.error))
-                        .or_default() += s.users;
-                }
-            }
-            continue;
-        }
-        for a in &s.applications {
-            if let Some(e) = by_app.get_mut(a.application_id.as_str()) {
-                e.users_processed += a.users_processed;
-                e.endpoints_deleted += a.endpoints_deleted;
-                e.users_without_endpoints += a.users_without_endpoints;
-                e.failed_users += a.failed_users;
-                for (r, n) in &a.failure_reasons {
-                    *e.failure_reasons.entry(r.clone()).or_default() += n;
-                }
-                e.failed_users_keys.extend(a.failed_users_key.clone());
-            }
-        }
-    }
-    order.iter().filter_map(|a| by_app.remove(a)).collect()
+    totals(shards, TargetKind::Pinpoint, application_ids)
+        .into_iter()
+        .map(|(e, failed_users_keys)| PinpointEntry {
+            failed_users_keys,
+            application_id: e.target_id,
+            users_processed: e.users_processed,
+            endpoints_deleted: e.items_deleted,
+            users_without_endpoints: e.users_without_items,
+            failed_users: e.failed_users,
+            failure_reasons: e.failure_reasons,
+        })
+        .collect()
+}
+
+pub(super) fn profiles_entries(
+    shards: &[ShardItem],
+    domain_names: &[String],
+    search_key: &str,
+) -> Vec<CustomerProfilesEntry> {
+    totals(shards, TargetKind::CustomerProfiles, domain_names)
+        .into_iter()
+        .map(|(e, failed_users_keys)| CustomerProfilesEntry {
+            failed_users_keys,
+            domain_name: e.target_id,
+            search_key: search_key.to_string(),
+            users_processed: e.users_processed,
+            profiles_deleted: e.items_deleted,
+            users_without_profile: e.users_without_items,
+            failed_users: e.failed_users,
+            verified_absent: e.users_processed.saturating_sub(e.failed_users),
+            reappeared: e.reappeared,
+            failure_reasons: e.failure_reasons,
+        })
+        .collect()
+}
+
+/// What the outcome rules need of one destination's entry.
+struct Reach<'a> {
+    what: String,
+    items: &'static str,
+    users_processed: u64,
+    failed_users: u64,
+    failure_reasons: &'a BTreeMap<String, u64>,
 }
 
 pub(super) fn decide(
@@ -87,6 +142,7 @@ pub(super) fn decide(
     found: bool,
     personalize: &[PersonalizeEntry],
     pinpoint: &[PinpointEntry],
+    profiles: &[CustomerProfilesEntry],
 ) -> (Outcome, Option<String>) {
     let Some(prepared) = &input.prepared else {
         let why = input
@@ -145,17 +201,33 @@ pub(super) fn decide(
         ));
     }
     let valid = prepared.stats.valid_users;
-    let mut pinpoint_failed = 0u64;
-    let mut pinpoint_total = 0u64;
-    for p in pinpoint {
-        pinpoint_total += valid;
-        pinpoint_failed += p.failed_users;
+    let reaches = pinpoint
+        .iter()
+        .map(|p| Reach {
+            what: format!("Pinpoint application {}", p.application_id),
+            items: "endpoints",
+            users_processed: p.users_processed,
+            failed_users: p.failed_users,
+            failure_reasons: &p.failure_reasons,
+        })
+        .chain(profiles.iter().map(|p| Reach {
+            what: format!("Customer Profiles domain {}", p.domain_name),
+            items: "profiles",
+            users_processed: p.users_processed,
+            failed_users: p.failed_users,
+            failure_reasons: &p.failure_reasons,
+        }));
+    let mut failed_anywhere = 0u64;
+    let mut total = 0u64;
+    for p in reaches {
+        total += valid;
+        failed_anywhere += p.failed_users;
         if p.users_processed != valid {
             reasons.push(format!(
-                "Pinpoint application {} handled {} of {valid} users",
-                p.application_id, p.users_processed
+                "{} handled {} of {valid} users",
+                p.what, p.users_processed
             ));
-            pinpoint_failed += valid.saturating_sub(p.users_processed);
+            failed_anywhere += valid.saturating_sub(p.users_processed);
         }
         if p.failed_users > 0 {
             let why: Vec<String> = p
@@ -164,9 +236,10 @@ pub(super) fn decide(
                 .map(|(r, n)| format!("{n} {r}"))
                 .collect();
             reasons.push(format!(
-                "{} users' endpoints could not be deleted in Pinpoint application {} ({})",
+                "{} users' {} could not be deleted in {} ({})",
                 p.failed_users,
-                p.application_id,
+                p.items,
+                p.what,
                 why.join(", ")
             ));
         }
@@ -174,11 +247,12 @@ pub(super) fn decide(
     if reasons.is_empty() {
         return (Outcome::Completed, None);
     }
-    let nothing_in_pinpoint = pinpoint_total > 0 && pinpoint_failed >= pinpoint_total;
+    // Nobody erased in any destination: the request failed (not a partial success).
+    let nothing_erased = total > 0 && failed_anywhere >= total;
     let outcome = if broke.is_some()
         || !failed_jobs.is_empty()
         || personalize.len() != expected_jobs
-        || nothing_in_pinpoint
+        || nothing_erased
     {
         Outcome::Failed
     } else {

@@ -90,15 +90,21 @@ fn found(jobs: Vec<JobItem>, shards: Vec<ShardItem>) -> Findings {
 }
 
 fn shard(app: &str, processed: u64, failed: u64) -> ShardItem {
+    shard_in(TargetKind::Pinpoint, app, processed, failed)
+}
+
+fn shard_in(kind: TargetKind, id: &str, processed: u64, failed: u64) -> ShardItem {
     ShardItem {
         index: 0,
         users: 3,
-        applications: vec![AppShardResult {
-            application_id: app.into(),
+        targets: vec![TargetShardResult {
+            kind,
+            target_id: id.into(),
             users_processed: processed,
-            endpoints_deleted: 2,
-            users_without_endpoints: processed - failed - 1,
+            items_deleted: 2,
+            users_without_items: processed - failed - 1,
             failed_users: failed,
+            reappeared: 0,
             failure_reasons: if failed > 0 {
                 [("Forbidden".to_string(), failed)].into()
             } else {
@@ -125,13 +131,22 @@ fn input(prepared: Option<Prepared>) -> FinalizeInput {
 
 /// The receipt of an accepted request of `parts` jobs, with what the steps did.
 fn accepted(parts: usize, jobs: Vec<JobItem>, shards: Vec<ShardItem>, apps: &[&str]) -> Receipt {
-    let apps: Vec<String> = apps.iter().map(|a| a.to_string()).collect();
     Receipt::build(
         &input(Some(prepared(Verdict::Accepted, parts))),
         Some(&found(jobs, shards)),
-        &apps,
+        &deployment(apps, &[]),
         "t1".into(),
     )
+}
+
+fn deployment(apps: &[&str], domains: &[&str]) -> Deployment {
+    Deployment {
+        application_ids: apps.iter().map(|a| a.to_string()).collect(),
+        domain_names: domains.iter().map(|d| d.to_string()).collect(),
+        search_key: (!domains.is_empty()).then(|| "_account".into()),
+        account: Some("123456789012".into()),
+        region: Some("eu-west-1".into()),
+    }
 }
 
 #[test]
@@ -186,8 +201,8 @@ fn some_pinpoint_failures_are_partial_and_all_are_failed() {
     assert_eq!(r.outcome, Outcome::Partial);
     assert_eq!(r.pinpoint[0].failed_users, 1);
     let mut all_failed = shard("a", 3, 2);
-    all_failed.applications[0].failed_users = 3;
-    all_failed.applications[0].users_without_endpoints = 0;
+    all_failed.targets[0].failed_users = 3;
+    all_failed.targets[0].users_without_items = 0;
     let r = accepted(1, ok_jobs, vec![all_failed], &["a"]);
     assert_eq!(r.outcome, Outcome::Failed);
 }
@@ -210,7 +225,7 @@ fn a_failed_shard_counts_its_users_as_failed_in_every_app() {
     let bad = ShardItem {
         index: 1,
         users: 3,
-        applications: vec![],
+        targets: vec![],
         error: Some(CaughtError {
             error: "States.Timeout".into(),
             cause: "".into(),
@@ -239,7 +254,7 @@ fn a_workflow_error_after_the_steps_ran_fails_the_request_and_keeps_what_they_di
             vec![job(JobState::Completed, None)],
             vec![shard("a", 3, 0)],
         )),
-        &["a".into()],
+        &deployment(&["a"], &[]),
         "t1".into(),
     );
     assert_eq!(r.outcome, Outcome::Failed);
@@ -253,7 +268,7 @@ fn rejection_and_early_failure() {
     let r = Receipt::build(
         &input(Some(prepared(Verdict::Rejected, 0))),
         None,
-        &[],
+        &Deployment::default(),
         "t1".into(),
     );
     assert_eq!(r.outcome, Outcome::Rejected);
@@ -263,7 +278,95 @@ fn rejection_and_early_failure() {
         error: "NotFound".into(),
         cause: "request object is gone".into(),
     });
-    let r = Receipt::build(&i, None, &[], "t1".into());
+    let r = Receipt::build(&i, None, &Deployment::default(), "t1".into());
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(r.reason.unwrap().contains("NotFound"));
+}
+
+fn both(shards: Vec<ShardItem>) -> Receipt {
+    Receipt::build(
+        &input(Some(prepared(Verdict::Accepted, 1))),
+        Some(&found(vec![job(JobState::Completed, None)], shards)),
+        &deployment(&["a"], &["d1"]),
+        "t1".into(),
+    )
+}
+
+#[test]
+fn a_domain_has_its_own_section_with_the_key_searched_and_the_place_erased_in() {
+    let mut d = shard_in(TargetKind::CustomerProfiles, "d1", 3, 0);
+    d.targets.extend(shard("a", 3, 0).targets);
+    let r = both(vec![d]);
+    assert_eq!(r.outcome, Outcome::Completed);
+    assert_eq!(r.schema_version, "3");
+    let [p] = r.customer_profiles.as_slice() else {
+        panic!("one domain")
+    };
+    assert_eq!(
+        (
+            p.domain_name.as_str(),
+            p.search_key.as_str(),
+            p.profiles_deleted,
+            p.users_without_profile,
+            p.verified_absent
+        ),
+        ("d1", "_account", 2, 2, 3)
+    );
+    assert_eq!(r.pinpoint.len(), 1, "the application keeps its own section");
+    assert_eq!(r.account.as_deref(), Some("123456789012"));
+    assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+}
+
+#[test]
+fn a_denied_domain_is_partial_and_names_the_domain() {
+    let mut d = shard_in(TargetKind::CustomerProfiles, "d1", 3, 2);
+    d.targets.extend(shard("a", 3, 0).targets);
+    let r = both(vec![d]);
+    assert_eq!(r.outcome, Outcome::Partial);
+    let why = r.reason.expect("a reason");
+    assert!(
+        why.contains("2 users' profiles could not be deleted in Customer Profiles domain d1"),
+        "{why}"
+    );
+    assert_eq!(r.customer_profiles[0].verified_absent, 1);
+}
+
+#[test]
+fn a_configured_domain_that_reported_nothing_is_never_complete() {
+    let r = both(vec![shard("a", 3, 0)]);
+    assert_eq!(r.outcome, Outcome::Partial);
+    assert!(r
+        .reason
+        .expect("a reason")
+        .contains("Customer Profiles domain d1 handled 0 of 3 users"));
+}
+
+#[test]
+fn nobody_erased_in_any_destination_is_failed() {
+    let mut d = shard_in(TargetKind::CustomerProfiles, "d1", 3, 2);
+    let mut a = shard("a", 3, 2);
+    for t in [&mut d.targets[0], &mut a.targets[0]] {
+        (t.failed_users, t.users_without_items) = (3, 0);
+    }
+    d.targets.extend(a.targets);
+    assert_eq!(both(vec![d]).outcome, Outcome::Failed);
+}
+
+#[test]
+fn a_version_2_receipt_still_reads() {
+    let mut r = accepted(
+        1,
+        vec![job(JobState::Completed, None)],
+        vec![shard("a", 3, 0)],
+        &["a"],
+    );
+    r.schema_version = "2".into();
+    r.account = None;
+    r.region = None;
+    let mut v2 = serde_json::to_value(&r).expect("JSON");
+    let obj = v2.as_object_mut().expect("an object");
+    obj.remove("customerProfiles");
+    let read: Receipt = serde_json::from_value(v2).expect("a version 2 receipt reads");
+    assert!(read.customer_profiles.is_empty());
+    assert_eq!(read.pinpoint, r.pinpoint);
 }

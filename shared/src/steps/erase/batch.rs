@@ -2,6 +2,7 @@
 
 use super::attempt::Fate;
 use super::CHECKPOINT_USERS;
+use crate::payload::REAPPEARED_REASON;
 use crate::ports::Erased;
 use crate::shard_progress::TargetProgress;
 
@@ -53,8 +54,12 @@ pub(super) fn record(
     let mut handled = Vec::new();
     for (i, fate) in fates {
         match fate {
-            Fate::Erased(Erased::Deleted(n)) => t.result.endpoints_deleted += n,
-            Fate::Erased(Erased::NothingThere) => t.result.users_without_endpoints += 1,
+            Fate::Erased(Erased::Deleted(n)) => t.result.items_deleted += n,
+            Fate::Erased(Erased::NothingThere) => t.result.users_without_items += 1,
+            Fate::Erased(Erased::Reappeared(n)) => {
+                t.result.items_deleted += n;
+                t.failed.push((i as u64, REAPPEARED_REASON.to_string()));
+            }
             Fate::Failed(why) => t.failed.push((i as u64, why.to_string())),
             Fate::OutOfTime => continue,
         }

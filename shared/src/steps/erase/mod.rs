@@ -4,7 +4,7 @@
 //! users an earlier execution recorded as failed. One loop, for every kind of destination.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 mod attempt;
 mod batch;
@@ -13,77 +13,18 @@ pub use attempt::backoff;
 use attempt::erase_batch;
 use batch::{give_up, next_batch, positions, record};
 
-use crate::config;
+mod config;
+pub use config::{EraseConfig, ProfilesConfig};
+
 use crate::deadline::near;
-use crate::error::{ConfigError, ErasureError};
+use crate::error::ErasureError;
 use crate::limits;
 use crate::naming::RequestId;
-use crate::payload::{ShardResult, ShardSpec};
+use crate::pacing::{Budget, Lease};
+use crate::payload::{ShardResult, ShardSpec, TargetKind};
 use crate::ports::{ErasureTarget, ObjectStore};
 use crate::request_csv::{read_all, BadRowPolicy};
 use crate::shard_progress::{self, ShardProgress, TargetProgress};
-
-/// Settings of the erase step.
-#[derive(Debug, Clone)]
-pub struct EraseConfig {
-    /// Pinpoint applications to erase from (may be empty).
-    pub application_ids: Vec<String>,
-    /// This function's share of the DeleteUserEndpoints quota, requests per second.
-    pub rate_per_second: f64,
-    /// Calls in flight at once.
-    pub concurrency: usize,
-    /// Attempts per user and destination before the user is recorded as failed.
-    pub max_attempts: u32,
-    /// Where progress objects and failed-user lists go.
-    pub work_prefix: String,
-    /// How close to the invocation's deadline the step stops and hands the rest back.
-    pub handback_margin: Duration,
-    /// The function's timeout: the deadline when the runtime reports none that is usable.
-    pub function_timeout: Duration,
-}
-
-impl EraseConfig {
-    /// Reads PINPOINT_APPLICATION_IDS, PINPOINT_ACCOUNT_RATE_PER_SECOND, PINPOINT_SHARD_CONCURRENCY
-    /// (the map's MaxConcurrency: each function takes that share of the account's rate),
-    /// PINPOINT_CONCURRENCY, PINPOINT_MAX_ATTEMPTS, WORK_PREFIX, PINPOINT_HANDBACK_SECONDS and
-    /// FUNCTION_TIMEOUT_SECONDS.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let account_rate: f64 = config::number(
-            "PINPOINT_ACCOUNT_RATE_PER_SECOND",
-            limits::DEFAULT_PINPOINT_REQUESTS_PER_SECOND,
-        )?;
-        let shards_at_once: f64 = config::number(
-            "PINPOINT_SHARD_CONCURRENCY",
-            f64::from(limits::DEFAULT_SHARD_CONCURRENCY),
-        )?;
-        if !(account_rate > 0.0 && shards_at_once >= 1.0) {
-            return Err(ConfigError {
-                name: "PINPOINT_ACCOUNT_RATE_PER_SECOND",
-                problem: "the rate must be positive and the shard concurrency at least 1".into(),
-            });
-        }
-        Ok(EraseConfig {
-            application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
-            rate_per_second: account_rate / shards_at_once,
-            concurrency: config::number("PINPOINT_CONCURRENCY", limits::DEFAULT_ERASE_CONCURRENCY)?
-                .max(1),
-            max_attempts: config::number(
-                "PINPOINT_MAX_ATTEMPTS",
-                limits::DEFAULT_ERASE_MAX_ATTEMPTS,
-            )?
-            .max(1),
-            work_prefix: config::prefix("WORK_PREFIX", "work/")?,
-            handback_margin: Duration::from_secs(config::number(
-                "PINPOINT_HANDBACK_SECONDS",
-                limits::DEFAULT_HANDBACK_SECONDS,
-            )?),
-            function_timeout: Duration::from_secs(config::number(
-                "FUNCTION_TIMEOUT_SECONDS",
-                limits::DEFAULT_FUNCTION_TIMEOUT_SECONDS,
-            )?),
-        })
-    }
-}
 
 /// Users handled between two progress records: what a crash can make the retry redo.
 pub const CHECKPOINT_USERS: usize = 100;
@@ -93,20 +34,63 @@ pub const HANDBACKS_SPENT: &str =
     "the shard was handed back at its deadline too many times (throttled for hours)";
 
 /// Erases every user of the shard in every destination. Returns `complete: false` when it
-/// handed the rest back (near its deadline, or still throttled at it).
+/// handed the rest back (near its deadline, or still throttled at it). While it runs it holds a
+/// pacing lease, so every erase invocation of the deployment shares `budget`'s quotas.
 pub async fn handle<S: ObjectStore, T: ErasureTarget>(
     cfg: &EraseConfig,
     store: &S,
     targets: &[T],
+    budget: &Budget<'_>,
+    deadline: Option<SystemTime>,
+    shard: ShardSpec,
+) -> Result<ShardResult, ErasureError> {
+    if targets.is_empty() {
+        // No destination configured: nothing to call, nothing to record.
+        return Ok(ShardProgress::default().result(&shard, true));
+    }
+    if budget.is_empty() {
+        // No quota to share (no limiter): no lease either.
+        let pace = Pace {
+            lease: None,
+            budget,
+        };
+        return erase_shard(cfg, store, targets, &pace, deadline, shard).await;
+    }
+    let until = deadline.unwrap_or_else(|| SystemTime::now() + cfg.function_timeout);
+    let lease = Lease::take(
+        store,
+        &shard.bucket,
+        &cfg.work_prefix,
+        until,
+        &shard.request_id,
+        shard.index,
+    )
+    .await;
+    lease.refresh(budget, SystemTime::now()).await;
+    let pace = Pace {
+        lease: Some(&lease),
+        budget,
+    };
+    let result = erase_shard(cfg, store, targets, &pace, deadline, shard).await;
+    lease.release().await;
+    result
+}
+
+/// The lease an invocation holds and the budget it shares: refreshed at every checkpoint.
+struct Pace<'a, S> {
+    lease: Option<&'a Lease<'a, S>>,
+    budget: &'a Budget<'a>,
+}
+
+async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
+    cfg: &EraseConfig,
+    store: &S,
+    targets: &[T],
+    pace: &Pace<'_, S>,
     deadline: Option<SystemTime>,
     shard: ShardSpec,
 ) -> Result<ShardResult, ErasureError> {
     let id = shard.request_id.clone();
-    if targets.is_empty() {
-        // No destination configured (Pinpoint's resources are no longer reachable for most
-        // accounts): nothing to call, nothing to record.
-        return Ok(ShardProgress::default().result(&shard, true));
-    }
     let mut progress = shard_progress::load(store, &id, &cfg.work_prefix, &shard)
         .await?
         .unwrap_or_default();
@@ -133,8 +117,8 @@ pub async fn handle<S: ObjectStore, T: ErasureTarget>(
     }
     let users = read.ids;
     for t in targets {
-        if !progress.targets.iter().any(|p| p.id() == t.id()) {
-            progress.targets.push(TargetProgress::new(t.id()));
+        if !progress.targets.iter().any(|p| p.is(t.kind(), t.id())) {
+            progress.targets.push(TargetProgress::new(t.kind(), t.id()));
         }
     }
     let checkpoint = Checkpoint {
@@ -142,10 +126,12 @@ pub async fn handle<S: ObjectStore, T: ErasureTarget>(
         id: &id,
         work_prefix: &cfg.work_prefix,
         shard: &shard,
+        pace,
     };
     let mut progressed = false;
     for ti in 0..progress.targets.len() {
-        let Some(target) = targets.iter().find(|t| t.id() == progress.targets[ti].id()) else {
+        let recorded = &progress.targets[ti];
+        let Some(target) = targets.iter().find(|t| recorded.is(t.kind(), t.id())) else {
             continue; // recorded by an earlier configuration; left as it was
         };
         if progress.targets[ti].finished(users.len()) {
@@ -162,7 +148,7 @@ pub async fn handle<S: ObjectStore, T: ErasureTarget>(
                 // Retrying the shard later may work: let Step Functions do it.
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => {
-                    tracing::error!(target_id = %target.id(), error = %e, "destination unusable; its users are recorded as failed");
+                    tracing::error!(target = %target.kind(), target_id = %target.id(), error = %e, "destination unusable; its users are recorded as failed");
                     Err(target.unusable(&e))
                 }
             }
@@ -194,34 +180,55 @@ pub async fn handle<S: ObjectStore, T: ErasureTarget>(
     progress.complete = true;
     checkpoint.save(&progress).await?;
     let result = progress.result(&shard, true);
-    {
-        use crate::metrics::{emit, names};
-        let sum = |f: fn(&crate::payload::AppShardResult) -> u64| {
-            result.applications.iter().map(f).sum::<u64>()
-        };
-        emit(&[
-            (
-                names::USERS_ERASED,
-                sum(|a| a.users_processed.saturating_sub(a.failed_users)),
-            ),
-            (names::ENDPOINTS_DELETED, sum(|a| a.endpoints_deleted)),
-            (names::FAILED_USERS, sum(|a| a.failed_users)),
-        ]);
-    }
+    emit_metrics(&result);
     Ok(result)
 }
 
-/// Where a shard's progress object goes.
+/// The shard's counts as metrics, per kind of destination.
+fn emit_metrics(result: &ShardResult) {
+    use crate::metrics::{emit, names};
+    let sum = |kind: Option<TargetKind>, f: fn(&crate::payload::TargetShardResult) -> u64| {
+        result
+            .targets
+            .iter()
+            .filter(|t| kind.is_none_or(|k| t.kind == k))
+            .map(f)
+            .sum::<u64>()
+    };
+    emit(&[
+        (
+            names::USERS_ERASED,
+            sum(None, |a| a.users_processed.saturating_sub(a.failed_users)),
+        ),
+        (
+            names::ENDPOINTS_DELETED,
+            sum(Some(TargetKind::Pinpoint), |a| a.items_deleted),
+        ),
+        (
+            names::PROFILES_DELETED,
+            sum(Some(TargetKind::CustomerProfiles), |a| a.items_deleted),
+        ),
+        (names::PROFILES_REAPPEARED, sum(None, |a| a.reappeared)),
+        (names::FAILED_USERS, sum(None, |a| a.failed_users)),
+    ]);
+}
+
+/// Where a shard's progress object goes, and the pacing it refreshes at each save.
 struct Checkpoint<'a, S> {
     store: &'a S,
     id: &'a RequestId,
     work_prefix: &'a str,
     shard: &'a ShardSpec,
+    pace: &'a Pace<'a, S>,
 }
 
 impl<S: ObjectStore> Checkpoint<'_, S> {
     async fn save(&self, progress: &ShardProgress) -> Result<(), ErasureError> {
-        shard_progress::save(self.store, self.id, self.work_prefix, self.shard, progress).await
+        shard_progress::save(self.store, self.id, self.work_prefix, self.shard, progress).await?;
+        if let Some(lease) = self.pace.lease {
+            lease.refresh(self.pace.budget, SystemTime::now()).await;
+        }
+        Ok(())
     }
 
     /// Saves the progress with one more hand-back counted, and returns `complete: false`: the
@@ -258,7 +265,7 @@ async fn list_failed(
             csv.extend_from_slice(&line);
             csv.extend_from_slice(format!(",{why}\n").as_bytes());
         }
-        let key = id.failed_users_key(&cfg.work_prefix, t.id(), shard.index);
+        let key = id.failed_users_key(&cfg.work_prefix, t.kind(), t.id(), shard.index);
         store
             .put(&shard.bucket, &key, csv, "text/csv", None)
             .await?;
@@ -270,10 +277,11 @@ async fn list_failed(
     tracing::info!(
         request_id = %id,
         shard = shard.index,
+        target = %t.kind(),
         target_id = %t.id(),
         users = t.result.users_processed,
-        deleted = t.result.endpoints_deleted,
-        without_data = t.result.users_without_endpoints,
+        deleted = t.result.items_deleted,
+        without_data = t.result.users_without_items,
         failed = t.result.failed_users,
         "shard erased in application"
     );

@@ -32,7 +32,7 @@ pub(super) async fn write_failed_evidence(
     let mut body = format!("{FAILED_HEADER}\n").into_bytes();
     let mut rows = 0u64;
     for shard in &found.shards {
-        for app in &shard.applications {
+        for app in &shard.targets {
             let Some(key) = &app.failed_users_key else {
                 continue;
             };
@@ -41,7 +41,7 @@ pub(super) async fn write_failed_evidence(
             for line in text.lines().skip(1) {
                 if let Some((user, reason)) = split_failed_line(line) {
                     body.extend_from_slice(
-                        failed_evidence_line(&hasher.hash(&user), &app.application_id, reason)
+                        failed_evidence_line(&hasher.hash(&user), app.kind, &app.target_id, reason)
                             .as_bytes(),
                     );
                     rows += 1;

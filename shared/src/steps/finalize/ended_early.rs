@@ -85,7 +85,7 @@ pub async fn handle_status_change(
                 .unwrap_or_default(),
         },
     };
-    let mut receipt = Receipt::build(&finput, found.as_ref(), &cfg.application_ids, now_rfc3339());
+    let mut receipt = Receipt::build(&finput, found.as_ref(), &cfg.deployment, now_rfc3339());
     let done_so_far = match (&found, &receipt.reason) {
         (None, _) => "the request had not been prepared".to_string(),
         (Some(_), Some(r)) => format!("what was not finished: {r}"),

@@ -25,9 +25,9 @@ const PROGRESS_READS: usize = 32;
 pub struct Scope<'a> {
     /// The work prefix (`work/`).
     pub work_prefix: &'a str,
-    /// Whether Pinpoint applications are configured: without any, the shards record nothing
-    /// and their progress objects are not read.
-    pub pinpoint: bool,
+    /// Whether any destination (Pinpoint application, Customer Profiles domain) is configured:
+    /// without one, the shards record nothing and their progress objects are not read.
+    pub destinations: bool,
 }
 
 /// Gathers what the steps did for an accepted request. `results` are the two maps' outputs
@@ -53,7 +53,7 @@ pub async fn gather(
         };
         found.jobs = jobs(deletion_jobs, id, specs, &exported).await?;
     }
-    if let Some(plan) = prepared.shards.as_ref().filter(|_| scope.pinpoint) {
+    if let Some(plan) = prepared.shards.as_ref().filter(|_| scope.destinations) {
         let specs: Vec<ShardSpec> =
             read_json(store, &plan.map.manifest.bucket, &plan.map.manifest.key).await?;
         let exported = match maps.get(1) {
@@ -191,13 +191,13 @@ async fn shards(
                     return Ok(ShardItem {
                         index: spec.index,
                         users: spec.users,
-                        applications: Vec::new(),
+                        targets: Vec::new(),
                         error: Some(error),
                     });
                 }
                 let result = shard_progress::recorded(store, id, work_prefix, &spec).await?;
                 let (applications, error) = match result {
-                    Some(r) if r.complete || !maps_finished => (r.applications, None),
+                    Some(r) if r.complete || !maps_finished => (r.targets, None),
                     _ if !maps_finished => (Vec::new(), None),
                     _ => (
                         Vec::new(),
@@ -210,7 +210,7 @@ async fn shards(
                 Ok(ShardItem {
                     index: spec.index,
                     users: spec.users,
-                    applications,
+                    targets: applications,
                     error,
                 })
             }

@@ -18,7 +18,7 @@ use crate::naming::RequestId;
 use crate::payload::{FinalizeEvent, Prepared};
 use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref, Verdict};
 use crate::ports::{DeletionJobs, Lock, LockMode, ObjectStore};
-use crate::receipt::{Evidence, Findings, Outcome, Purge, PurgeAction, Receipt};
+use crate::receipt::{Deployment, Evidence, Findings, Outcome, Purge, PurgeAction, Receipt};
 use crate::user_hash::{UserHasher, ALGORITHM};
 
 /// Time kept back from the purge for writing the receipt after it.
@@ -29,8 +29,8 @@ const RECEIPT_MARGIN: Duration = Duration::from_secs(60);
 pub struct FinalizeConfig {
     /// Where receipts go.
     pub receipt_prefix: String,
-    /// The Pinpoint applications the workflow erases from (so a missing one shows in the receipt).
-    pub application_ids: Vec<String>,
+    /// What the workflow erases from, and where (so a missing destination shows in the receipt).
+    pub deployment: Deployment,
     /// Where work objects go.
     pub work_prefix: String,
     /// Object Lock on receipts: mode and days, or none.
@@ -40,8 +40,10 @@ pub struct FinalizeConfig {
 }
 
 impl FinalizeConfig {
-    /// Reads RECEIPT_PREFIX, PINPOINT_APPLICATION_IDS (may be empty), WORK_PREFIX,
-    /// RECEIPT_LOCK_MODE, RECEIPT_LOCK_DAYS and FUNCTION_TIMEOUT_SECONDS.
+    /// Reads RECEIPT_PREFIX, PINPOINT_APPLICATION_IDS and CUSTOMER_PROFILES_DOMAIN_NAMES (either
+    /// may be empty), CUSTOMER_PROFILES_SEARCH_KEY, ACCOUNT_ID (the template's AWS::AccountId),
+    /// AWS_REGION (set by Lambda), WORK_PREFIX, RECEIPT_LOCK_MODE, RECEIPT_LOCK_DAYS and
+    /// FUNCTION_TIMEOUT_SECONDS.
     pub fn from_env() -> Result<Self, ConfigError> {
         let mode = config::or_default("RECEIPT_LOCK_MODE", "NONE").to_ascii_uppercase();
         let days = || config::number("RECEIPT_LOCK_DAYS", limits::DEFAULT_RECEIPT_LOCK_DAYS);
@@ -58,7 +60,20 @@ impl FinalizeConfig {
         };
         Ok(FinalizeConfig {
             receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
-            application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
+            deployment: Deployment {
+                application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
+                domain_names: config::optional_list("CUSTOMER_PROFILES_DOMAIN_NAMES"),
+                search_key: Some(config::or_default("CUSTOMER_PROFILES_SEARCH_KEY", ""))
+                    .filter(|k| !k.is_empty()),
+                account: Some(config::or_default("ACCOUNT_ID", "")).filter(|a| !a.is_empty()),
+                // Lambda sets AWS_REGION in every function's environment
+                // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+                region: Some(config::or_default(
+                    "AWS_REGION",
+                    &config::or_default("AWS_DEFAULT_REGION", ""),
+                ))
+                .filter(|r| !r.is_empty()),
+            },
             work_prefix: config::prefix("WORK_PREFIX", "work/")?,
             lock,
             function_timeout: Duration::from_secs(config::number(
@@ -103,7 +118,7 @@ pub async fn handle(
         input.results.as_deref(),
     )
     .await?;
-    let receipt = Receipt::build(&input, found.as_ref(), &cfg.application_ids, now_rfc3339());
+    let receipt = Receipt::build(&input, found.as_ref(), &cfg.deployment, now_rfc3339());
     conclude(
         cfg,
         clients.store,
@@ -146,7 +161,8 @@ async fn findings(
     };
     let scope = Scope {
         work_prefix: &cfg.work_prefix,
-        pinpoint: !cfg.application_ids.is_empty(),
+        destinations: !(cfg.deployment.application_ids.is_empty()
+            && cfg.deployment.domain_names.is_empty()),
     };
     gather(clients.store, clients.jobs, id, &scope, p, results)
         .await

@@ -6,12 +6,13 @@ use std::time::{Duration, SystemTime};
 use crate::error::ErasureError;
 use crate::memory::{FakeTarget, MemoryJobs, MemoryStore};
 use crate::naming::RequestId;
+use crate::pacing::Budget;
 use crate::payload::{
     ExecutionFacts, ExecutionInput, FinalizeInput, FinalizeOutput, JobItem, JobSpec, MapRunOutput,
     Prepared, RequestObject, ShardSpec,
 };
-use crate::ports::{Lock, LockMode};
-use crate::receipt::Receipt;
+use crate::ports::{Lock, LockMode, TargetKind};
+use crate::receipt::{Deployment, Receipt};
 use crate::request_csv::BadRowPolicy;
 use crate::split::SplitLimits;
 use crate::steps::finalize::{handle, FinalizeConfig, Services};
@@ -37,7 +38,13 @@ pub(super) fn hasher() -> UserHasher {
 pub(super) fn cfg() -> FinalizeConfig {
     FinalizeConfig {
         receipt_prefix: "receipts/".into(),
-        application_ids: vec!["app".into()],
+        deployment: Deployment {
+            application_ids: vec!["app".into()],
+            domain_names: vec![],
+            search_key: None,
+            account: Some("123456789012".into()),
+            region: Some("eu-west-1".into()),
+        },
         work_prefix: "work/".into(),
         lock: Some((LockMode::Governance, LOCK_DAYS)),
         function_timeout: Duration::from_secs(900),
@@ -49,6 +56,8 @@ pub(super) struct World {
     pub(super) store: MemoryStore,
     pub(super) jobs: MemoryJobs,
     pub(super) target: FakeTarget,
+    /// A Customer Profiles domain beside the Pinpoint application, when the test adds one.
+    pub(super) profiles: Option<FakeTarget>,
     pub(super) input: ExecutionInput,
 }
 
@@ -61,6 +70,7 @@ impl World {
             store,
             jobs: MemoryJobs::default(),
             target,
+            profiles: None,
             input: ExecutionInput {
                 request: RequestObject {
                     bucket: BUCKET.into(),
@@ -77,6 +87,22 @@ impl World {
                 }),
             },
         }
+    }
+
+    /// Adds Customer Profiles domain `d1` (searched on `_account`) beside the application.
+    pub(super) fn with_profiles(mut self) -> World {
+        self.profiles = Some(FakeTarget::of_kind(TargetKind::CustomerProfiles, "d1"));
+        self
+    }
+
+    /// The finalize step's settings for this world's destinations.
+    pub(super) fn cfg(&self) -> FinalizeConfig {
+        let mut c = cfg();
+        if self.profiles.is_some() {
+            c.deployment.domain_names = vec!["d1".into()];
+            c.deployment.search_key = Some("_account".into());
+        }
+        c
     }
 
     /// `n` users, each holding one item in the destination.
@@ -156,7 +182,9 @@ impl World {
     pub(super) async fn run_shards(&self) {
         let cfg = erase::EraseConfig {
             application_ids: vec!["app".into()],
-            rate_per_second: 100.0,
+            pinpoint_rate: 100.0,
+            profiles: None,
+            headroom: 0.0,
             concurrency: 2,
             max_attempts: 2,
             work_prefix: "work/".into(),
@@ -164,8 +192,11 @@ impl World {
             function_timeout: Duration::from_secs(900),
         };
         let shards: Vec<ShardSpec> = self.manifest(&id().manifest_key("work/"));
+        let budget = Budget::new(vec![], 0.0);
+        let mut targets = vec![&self.target];
+        targets.extend(self.profiles.as_ref());
         for shard in shards {
-            erase::handle(&cfg, &self.store, &[&self.target], None, shard)
+            erase::handle(&cfg, &self.store, &targets, &budget, None, shard)
                 .await
                 .expect("erased");
         }
@@ -204,7 +235,7 @@ impl World {
     ) -> Result<FinalizeOutput, ErasureError> {
         let h = hasher();
         handle(
-            &cfg(),
+            &self.cfg(),
             &self.services(),
             Some(&h),
             None,

@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use crate::error::ErasureError;
 use crate::ports::{Lock, ObjectStore, Opened, Refused, VersionRef};
 
+mod setup;
+
 #[derive(Debug, Clone)]
 struct Version {
     id: String,
@@ -27,6 +29,7 @@ struct State {
     uploads: HashMap<String, Upload>,
     calls: HashMap<&'static str, u64>,
     failing: HashMap<&'static str, u64>,
+    failing_after: HashMap<&'static str, (u64, u64)>,
     refused_keys: Vec<String>,
     denied_put_prefixes: Vec<String>,
     largest_delete_batch: usize,
@@ -49,6 +52,14 @@ impl MemoryStore {
     fn call(&self, op: &'static str) -> Result<(), ErasureError> {
         self.with(|s| {
             *s.calls.entry(op).or_default() += 1;
+            if let Some((skip, n)) = s.failing_after.get_mut(op) {
+                if *skip > 0 {
+                    *skip -= 1;
+                } else if *n > 0 {
+                    *n -= 1;
+                    return Err(ErasureError::Transient(format!("{op}: injected failure")));
+                }
+            }
             match s.failing.get_mut(op) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
@@ -57,89 +68,6 @@ impl MemoryStore {
                 _ => Ok(()),
             }
         })
-    }
-
-    /// Writes an object version directly (test set-up); returns its version ID.
-    pub fn insert(&self, bucket: &str, key: &str, body: Vec<u8>) -> String {
-        self.with(|s| push(s, bucket, key, Some(body), None))
-    }
-
-    /// Hides an object behind a delete marker (test set-up).
-    pub fn insert_delete_marker(&self, bucket: &str, key: &str) {
-        self.with(|s| push(s, bucket, key, None, None));
-    }
-
-    /// The current version's bytes, if the object exists.
-    pub fn get_now(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
-        self.with(|s| current(s, bucket, key).and_then(|v| v.body.clone()))
-    }
-
-    /// The retention of an object's current version.
-    pub fn lock_of(&self, bucket: &str, key: &str) -> Option<Lock> {
-        self.with(|s| current(s, bucket, key).and_then(|v| v.lock))
-    }
-
-    /// Versions and delete markers under a prefix.
-    pub fn versions_under(&self, bucket: &str, prefix: &str) -> usize {
-        self.with(|s| {
-            s.objects
-                .iter()
-                .filter(|((b, k), _)| b == bucket && k.starts_with(prefix))
-                .map(|(_, v)| v.len())
-                .sum()
-        })
-    }
-
-    /// Keys with a current version under a prefix.
-    pub fn keys_under(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        self.with(|s| {
-            s.objects
-                .iter()
-                .filter(|((b, k), v)| {
-                    b == bucket
-                        && k.starts_with(prefix)
-                        && v.last().is_some_and(|v| v.body.is_some())
-                })
-                .map(|((_, k), _)| k.clone())
-                .collect()
-        })
-    }
-
-    /// Calls made of one operation (S3's names: PutObject, DeleteObjects, UploadPart, ...).
-    pub fn calls(&self, op: &str) -> u64 {
-        self.with(|s| s.calls.get(op).copied().unwrap_or(0))
-    }
-
-    /// The next `n` calls of `op` fail with a transient error.
-    pub fn fail_next(&self, op: &'static str, n: u64) {
-        self.with(|s| {
-            s.failing.insert(op, n);
-        });
-    }
-
-    /// Batch deletes refuse (AccessDenied) every version of this key.
-    pub fn refuse_deletes_of(&self, key: &str) {
-        self.with(|s| s.refused_keys.push(key.to_string()));
-    }
-
-    /// Puts under this prefix are refused (AccessDenied).
-    pub fn deny_puts_under(&self, prefix: &str) {
-        self.with(|s| s.denied_put_prefixes.push(prefix.to_string()));
-    }
-
-    /// Multipart uploads started and neither completed nor aborted.
-    pub fn open_uploads(&self) -> usize {
-        self.with(|s| s.uploads.len())
-    }
-
-    /// The most versions one batch delete named.
-    pub fn largest_delete_batch(&self) -> usize {
-        self.with(|s| s.largest_delete_batch)
-    }
-
-    /// Reads hand out the body in chunks of this size (S3 sends what it sends).
-    pub fn set_chunk_bytes(&self, n: usize) {
-        self.with(|s| s.chunk_bytes = Some(n.max(1)));
     }
 }
 
@@ -293,6 +221,20 @@ impl ObjectStore for MemoryStore {
                 .take(max)
                 .collect()
         }))
+    }
+
+    async fn list_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Vec<String>, ErasureError> {
+        self.call("ListObjectsV2")?;
+        Ok(self
+            .keys_under(bucket, prefix)
+            .into_iter()
+            .take(max)
+            .collect())
     }
 
     async fn delete_versions(

@@ -1,8 +1,12 @@
 //! The shard loop on the in-memory store and destinations: what is erased, what is left, what a
 //! retry, a hand-back or a new execution does, and that the loop knows no Pinpoint.
 
+use std::time::Duration;
+
 use super::*;
 use crate::memory::{Behaviour, FakeTarget, MemoryStore};
+
+mod kinds;
 
 const BUCKET: &str = "b";
 
@@ -17,13 +21,20 @@ fn user(i: usize) -> String {
 fn cfg() -> EraseConfig {
     EraseConfig {
         application_ids: vec!["app".into()],
-        rate_per_second: 100.0,
+        pinpoint_rate: 100.0,
+        profiles: None,
+        headroom: 0.0,
         concurrency: 4,
         max_attempts: 3,
         work_prefix: "work/".into(),
         handback_margin: Duration::from_secs(30),
         function_timeout: Duration::from_secs(900),
     }
+}
+
+/// No quota to share: no pacing lease (the pacing tests give one).
+fn no_budget() -> Budget<'static> {
+    Budget::new(vec![], 0.0)
 }
 
 /// A store holding shard 3 of `users` users, and its spec.
@@ -63,7 +74,11 @@ fn progress(store: &MemoryStore) -> ShardProgress {
 }
 
 fn failed_list(store: &MemoryStore, target: &str) -> String {
-    let key = id().failed_users_key("work/", target, 3);
+    failed_list_of(store, TargetKind::Pinpoint, target)
+}
+
+fn failed_list_of(store: &MemoryStore, kind: TargetKind, target: &str) -> String {
+    let key = id().failed_users_key("work/", kind, target, 3);
     String::from_utf8(store.get_now(BUCKET, &key).expect("a failed list")).expect("utf-8")
 }
 
@@ -85,17 +100,19 @@ async fn every_user_is_erased_once_and_counted() {
     let (store, spec) = shard_of(250, None);
     let t = target_with("app", 250, 2);
     t.holds(&user(7), 0); // one user without data
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap();
     assert!(out.complete);
-    let [app] = out.applications.as_slice() else {
+    let [app] = out.targets.as_slice() else {
         panic!("one destination")
     };
-    assert_eq!(app.application_id, "app");
+    assert_eq!(app.target_id, "app");
     assert_eq!(
         (
             app.users_processed,
-            app.endpoints_deleted,
-            app.users_without_endpoints,
+            app.items_deleted,
+            app.users_without_items,
             app.failed_users
         ),
         (250, 249 * 2, 1, 0)
@@ -111,8 +128,10 @@ async fn every_user_is_erased_once_and_counted() {
 async fn no_destination_means_complete_without_any_call() {
     let (store, spec) = shard_of(5, None);
     let none: [&FakeTarget; 0] = [];
-    let out = handle(&cfg(), &store, &none, None, spec).await.unwrap();
-    assert!(out.complete && out.applications.is_empty());
+    let out = handle(&cfg(), &store, &none, &no_budget(), None, spec)
+        .await
+        .unwrap();
+    assert!(out.complete && out.targets.is_empty());
     assert_eq!(store.calls("GetObject") + store.calls("PutObject"), 0);
 }
 
@@ -123,21 +142,27 @@ async fn no_destination_means_complete_without_any_call() {
 async fn the_next_invocation_resumes_at_the_last_checkpoint() {
     let (store, spec) = shard_of(250, None);
     let t = target_with("app", 250, 1);
-    let first = handle(&cfg(), &store, &[&t], deadline_now(), spec.clone())
+    let first = handle(
+        &cfg(),
+        &store,
+        &[&t],
+        &no_budget(),
+        deadline_now(),
+        spec.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(!first.complete, "handed back after one checkpoint");
+    assert_eq!(first.targets[0].users_processed, CHECKPOINT_USERS as u64);
+    let calls_before = t.total_calls();
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
         .await
         .unwrap();
-    assert!(!first.complete, "handed back after one checkpoint");
-    assert_eq!(
-        first.applications[0].users_processed,
-        CHECKPOINT_USERS as u64
-    );
-    let calls_before = t.total_calls();
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
     assert!(out.complete);
     assert_eq!(calls_before, CHECKPOINT_USERS as u64);
     assert_eq!(t.total_calls(), 250, "nobody asked twice");
-    let app = &out.applications[0];
-    assert_eq!((app.users_processed, app.endpoints_deleted), (250, 250));
+    let app = &out.targets[0];
+    assert_eq!((app.users_processed, app.items_deleted), (250, 250));
 }
 
 #[tokio::test]
@@ -145,19 +170,21 @@ async fn a_failed_checkpoint_write_fails_the_invocation_and_the_retry_redoes_onl
     let (store, spec) = shard_of(250, None);
     let t = target_with("app", 250, 1);
     store.fail_next("PutObject", 1);
-    let err = handle(&cfg(), &store, &[&t], None, spec.clone())
+    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec.clone())
         .await
         .unwrap_err();
     assert!(err.is_retryable(), "Step Functions retries it: {err:?}");
     assert_eq!(t.total_calls(), CHECKPOINT_USERS as u64);
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap();
     // The first batch's users are asked again (their deletes were not recorded), and find
     // nothing: deleted once, counted once as without data.
     assert!(out.complete);
-    let app = &out.applications[0];
+    let app = &out.targets[0];
     assert_eq!(app.users_processed, 250);
-    assert_eq!(app.endpoints_deleted, 150);
-    assert_eq!(app.users_without_endpoints, 100);
+    assert_eq!(app.items_deleted, 150);
+    assert_eq!(app.users_without_items, 100);
     assert!((0..250).all(|i| t.deletions(&user(i)) == 1 && t.left(&user(i)) == 0));
 }
 
@@ -169,20 +196,29 @@ async fn a_user_throttled_at_the_deadline_is_handed_back_not_failed() {
     let (store, spec) = shard_of(150, None);
     let t = target_with("app", 150, 1);
     t.script(&user(5), vec![Behaviour::Throttle]);
-    let first = handle(&cfg(), &store, &[&t], deadline_now(), spec.clone())
-        .await
-        .unwrap();
+    let first = handle(
+        &cfg(),
+        &store,
+        &[&t],
+        &no_budget(),
+        deadline_now(),
+        spec.clone(),
+    )
+    .await
+    .unwrap();
     assert!(!first.complete);
-    let app = &first.applications[0];
+    let app = &first.targets[0];
     assert_eq!((app.users_processed, app.failed_users), (5, 0));
     let p = progress(&store);
     assert_eq!(p.handbacks, 1);
     assert_eq!(p.targets[0].ahead.len(), CHECKPOINT_USERS - 6);
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap();
     assert!(out.complete);
-    let app = &out.applications[0];
+    let app = &out.targets[0];
     assert_eq!(
-        (app.users_processed, app.endpoints_deleted, app.failed_users),
+        (app.users_processed, app.items_deleted, app.failed_users),
         (150, 150, 0)
     );
     assert_eq!(t.calls(&user(5)), 2, "throttled once, then erased");
@@ -198,9 +234,11 @@ async fn throttling_without_a_deadline_waits_and_erases() {
     let (store, spec) = shard_of(3, None);
     let t = target_with("app", 3, 1);
     t.script(&user(1), vec![Behaviour::Throttle; 20]);
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
-    let app = &out.applications[0];
-    assert_eq!((app.endpoints_deleted, app.failed_users), (3, 0));
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    let app = &out.targets[0];
+    assert_eq!((app.items_deleted, app.failed_users), (3, 0));
     assert_eq!(t.calls(&user(1)), 21);
 }
 
@@ -221,10 +259,12 @@ async fn errors_are_retried_then_the_user_is_listed_with_why() {
         &user(2),
         Behaviour::Fail(ErasureError::Forbidden("no".into())),
     );
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
-    let app = &out.applications[0];
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    let app = &out.targets[0];
     assert_eq!(
-        (app.users_processed, app.endpoints_deleted, app.failed_users),
+        (app.users_processed, app.items_deleted, app.failed_users),
         (4, 2, 2)
     );
     assert_eq!(t.calls(&user(0)), 3);
@@ -265,11 +305,11 @@ async fn a_new_execution_retries_only_the_failed_users() {
         &user(110),
         vec![Behaviour::Fail(ErasureError::Forbidden("no".into()))],
     );
-    let first = handle(&cfg(), &store, &[&t], None, spec.clone())
+    let first = handle(&cfg(), &store, &[&t], &no_budget(), None, spec.clone())
         .await
         .unwrap();
-    assert_eq!(first.applications[0].failed_users, 2);
-    let again = handle(&cfg(), &store, &[&t], None, spec.clone())
+    assert_eq!(first.targets[0].failed_users, 2);
+    let again = handle(&cfg(), &store, &[&t], &no_budget(), None, spec.clone())
         .await
         .unwrap();
     assert_eq!(again, first, "the same execution gets its recorded result");
@@ -279,12 +319,14 @@ async fn a_new_execution_retries_only_the_failed_users() {
         execution: Some("second".into()),
         ..spec
     };
-    let out = handle(&cfg(), &store, &[&t], None, second).await.unwrap();
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, second)
+        .await
+        .unwrap();
     assert!(out.complete);
     assert_eq!(t.total_calls(), 122, "only the two failed users");
-    let app = &out.applications[0];
+    let app = &out.targets[0];
     assert_eq!(
-        (app.users_processed, app.endpoints_deleted, app.failed_users),
+        (app.users_processed, app.items_deleted, app.failed_users),
         (120, 120, 0)
     );
     assert!(app.failed_users_key.is_none(), "no stale failed list");
@@ -297,17 +339,17 @@ async fn an_unusable_destination_lists_its_users_and_the_others_go_on() {
     let gone = target_with("gone", 3, 1);
     gone.unusable_with(ErasureError::NotFound("no such application".into()));
     let ok = target_with("ok", 3, 1);
-    let out = handle(&cfg(), &store, &[&gone, &ok], None, spec)
+    let out = handle(&cfg(), &store, &[&gone, &ok], &no_budget(), None, spec)
         .await
         .unwrap();
     assert!(out.complete);
-    let [a, b] = out.applications.as_slice() else {
+    let [a, b] = out.targets.as_slice() else {
         panic!("two destinations")
     };
-    assert_eq!((a.application_id.as_str(), a.failed_users), ("gone", 3));
+    assert_eq!((a.target_id.as_str(), a.failed_users), ("gone", 3));
     assert_eq!(a.failure_reasons.get("destination not found"), Some(&3));
     assert_eq!(gone.total_calls(), 0);
-    assert_eq!((b.application_id.as_str(), b.endpoints_deleted), ("ok", 3));
+    assert_eq!((b.target_id.as_str(), b.items_deleted), ("ok", 3));
     assert_eq!(failed_list(&store, "gone").lines().count(), 4);
 }
 
@@ -316,7 +358,9 @@ async fn a_destination_check_that_may_pass_later_fails_the_invocation_for_a_retr
     let (store, spec) = shard_of(3, None);
     let t = target_with("app", 3, 1);
     t.unusable_with(ErasureError::Throttled("slow down".into()));
-    let err = handle(&cfg(), &store, &[&t], None, spec).await.unwrap_err();
+    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap_err();
     assert!(err.is_retryable());
     assert_eq!(t.total_calls(), 0);
 }
@@ -328,21 +372,23 @@ async fn a_destination_check_that_may_pass_later_fails_the_invocation_for_a_retr
 async fn a_shard_handed_back_too_often_lists_its_remaining_users_as_failed() {
     let (store, spec) = shard_of(250, None);
     let mut p = ShardProgress {
-        targets: vec![TargetProgress::new("app")],
+        targets: vec![TargetProgress::new(TargetKind::Pinpoint, "app")],
         handbacks: limits::MAX_SHARD_HANDBACKS,
         ..Default::default()
     };
     p.targets[0].done = 100;
-    p.targets[0].result.endpoints_deleted = 100;
+    p.targets[0].result.items_deleted = 100;
     store.insert(
         BUCKET,
         &id().shard_progress_key("work/", 3),
         serde_json::to_vec(&p).unwrap(),
     );
     let t = target_with("app", 250, 1);
-    let out = handle(&cfg(), &store, &[&t], None, spec).await.unwrap();
+    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap();
     assert!(out.complete);
-    let app = &out.applications[0];
+    let app = &out.targets[0];
     assert_eq!((app.users_processed, app.failed_users), (250, 150));
     assert_eq!(app.failure_reasons.get(HANDBACKS_SPENT), Some(&150));
     assert_eq!(t.total_calls(), 0);
@@ -364,7 +410,9 @@ async fn a_shard_that_does_not_hold_its_users_is_refused() {
     let (store, mut spec) = shard_of(3, None);
     spec.users = 4;
     let t = target_with("app", 3, 1);
-    let err = handle(&cfg(), &store, &[&t], None, spec).await.unwrap_err();
+    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ErasureError::Invalid(_)));
     assert_eq!(t.total_calls(), 0);
 }
@@ -375,9 +423,16 @@ async fn a_shard_that_does_not_hold_its_users_is_refused() {
 async fn a_destination_added_later_is_erased_and_the_done_one_is_not_asked_again() {
     let (store, spec) = shard_of(3, None);
     let first = target_with("first", 3, 1);
-    let mut out = handle(&cfg(), &store, &[&first], deadline_now(), spec.clone())
-        .await
-        .unwrap();
+    let mut out = handle(
+        &cfg(),
+        &store,
+        &[&first],
+        &no_budget(),
+        deadline_now(),
+        spec.clone(),
+    )
+    .await
+    .unwrap();
     assert!(out.complete);
     // Make the progress look unfinished for the added one: an earlier run that handed back.
     let mut p = progress(&store);
@@ -388,18 +443,14 @@ async fn a_destination_added_later_is_erased_and_the_done_one_is_not_asked_again
         serde_json::to_vec(&p).unwrap(),
     );
     let second = target_with("second", 3, 5);
-    out = handle(&cfg(), &store, &[&first, &second], None, spec)
+    out = handle(&cfg(), &store, &[&first, &second], &no_budget(), None, spec)
         .await
         .unwrap();
     assert_eq!(first.total_calls(), 3);
     assert_eq!(second.total_calls(), 3);
-    let ids: Vec<_> = out
-        .applications
-        .iter()
-        .map(|a| a.application_id.as_str())
-        .collect();
+    let ids: Vec<_> = out.targets.iter().map(|a| a.target_id.as_str()).collect();
     assert_eq!(ids, ["first", "second"]);
-    assert_eq!(out.applications[1].endpoints_deleted, 15);
+    assert_eq!(out.targets[1].items_deleted, 15);
 }
 
 /// A destination answers what it holds without changing it (the preview a team runs first).

@@ -1,0 +1,137 @@
+//! Destinations of several kinds in one shard (a Pinpoint application beside a Customer
+//! Profiles domain), a person who comes back after deletion, and the pacing lease.
+
+use super::*;
+use crate::payload::REAPPEARED_REASON;
+use crate::rate_limit::RateLimiter;
+
+fn domain_with(name: &str, users: usize, profiles: u64) -> FakeTarget {
+    let t = FakeTarget::of_kind(TargetKind::CustomerProfiles, name);
+    for i in 0..users {
+        t.holds(&user(i), profiles);
+    }
+    t
+}
+
+#[tokio::test]
+async fn an_application_and_a_domain_of_the_same_name_are_kept_apart() {
+    let (store, spec) = shard_of(120, None);
+    let app = target_with("same", 120, 1);
+    let domain = domain_with("same", 120, 2);
+    domain.holds(&user(5), 0);
+    domain.always(
+        &user(9),
+        Behaviour::Fail(ErasureError::Forbidden("denied".into())),
+    );
+    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    let [a, d] = out.targets.as_slice() else {
+        panic!("two destinations")
+    };
+    assert_eq!(
+        (a.kind, a.items_deleted, a.failed_users),
+        (TargetKind::Pinpoint, 120, 0)
+    );
+    assert_eq!(
+        (
+            d.kind,
+            d.items_deleted,
+            d.users_without_items,
+            d.failed_users
+        ),
+        (TargetKind::CustomerProfiles, 118 * 2, 1, 1)
+    );
+    // The failed list is the domain's own, not the application's.
+    let list = failed_list_of(&store, TargetKind::CustomerProfiles, "same");
+    assert_eq!(list, format!("USER_ID,REASON\n{},access denied\n", user(9)));
+    let app_list = id().failed_users_key("work/", TargetKind::Pinpoint, "same", 3);
+    assert!(store.get_now(BUCKET, &app_list).is_none());
+}
+
+#[tokio::test]
+async fn a_profile_that_comes_back_is_counted_deleted_and_its_user_reported() {
+    let (store, spec) = shard_of(10, Some("exec-1"));
+    let domain = domain_with("d1", 10, 2);
+    domain.comes_back(&user(4), 1);
+    let out = handle(&cfg(), &store, &[&domain], &no_budget(), None, spec.clone())
+        .await
+        .unwrap();
+    let d = &out.targets[0];
+    assert_eq!(
+        (d.items_deleted, d.failed_users, d.reappeared),
+        (20, 1, 1),
+        "its deleted profiles count, the user does not count as erased"
+    );
+    assert_eq!(d.failure_reasons.get(REAPPEARED_REASON), Some(&1));
+    let list = failed_list_of(&store, TargetKind::CustomerProfiles, "d1");
+    assert_eq!(
+        list,
+        format!("USER_ID,REASON\n{},{REAPPEARED_REASON}\n", user(4))
+    );
+    // A new execution asks again (the integration may have stopped re-creating the person).
+    let retry = ShardSpec {
+        execution: Some("exec-2".into()),
+        ..spec
+    };
+    let d2 = domain_with("d1", 0, 0);
+    d2.holds(&user(4), 1);
+    let again = handle(&cfg(), &store, &[&d2], &no_budget(), None, retry)
+        .await
+        .unwrap();
+    let d = &again.targets[0];
+    assert_eq!((d.failed_users, d.reappeared), (0, 0));
+    assert_eq!(d2.total_calls(), 1, "only the reported user is asked again");
+}
+
+#[tokio::test]
+async fn a_crash_mid_shard_resumes_without_counting_anyone_twice_in_either_destination() {
+    let (store, spec) = shard_of(250, None);
+    let app = target_with("app", 250, 1);
+    let domain = domain_with("d1", 250, 3);
+    // Three checkpoints in the application, then the domain's first: the next one (its second
+    // batch's) is lost, as when the function dies before writing it.
+    store.fail_after("PutObject", 4, 1);
+    let err = handle(
+        &cfg(),
+        &store,
+        &[&app, &domain],
+        &no_budget(),
+        None,
+        spec.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_retryable());
+    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    let [a, d] = out.targets.as_slice() else {
+        panic!("two destinations")
+    };
+    assert_eq!((a.users_processed, a.items_deleted), (250, 250));
+    // The domain's redone batch finds nobody (deleted before the crash): no profile counted twice.
+    assert_eq!(d.users_processed, 250);
+    assert_eq!((d.items_deleted, d.users_without_items), (450, 100));
+    assert!((0..250).all(|i| app.deletions(&user(i)) == 1 && domain.deletions(&user(i)) == 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_shard_holds_a_lease_while_it_runs_and_shares_the_quota_with_the_others() {
+    let (store, spec) = shard_of(150, None);
+    let t = target_with("app", 150, 1);
+    let limiter = RateLimiter::new(100.0);
+    let budget = Budget::new(vec![(&limiter, 100.0)], 0.2);
+    // Another request's shard is erasing at the same time.
+    let until = SystemTime::now() + Duration::from_secs(600);
+    let other_id: RequestId = "f".repeat(32).parse().expect("an ID");
+    let other = crate::pacing::lease_key("work/", until, &other_id, 0);
+    store.insert(BUCKET, &other, Vec::new());
+    let out = handle(&cfg(), &store, &[&t], &budget, None, spec)
+        .await
+        .unwrap();
+    assert!(out.complete);
+    assert_eq!(limiter.ceiling().await, 40.0, "half of 80 % of the quota");
+    // Its own lease is gone; the other's stays.
+    assert_eq!(store.keys_under(BUCKET, "work/pacing/"), vec![other]);
+}
