@@ -6,10 +6,11 @@
   every Lambda invocation is forwarded to `--lambda-endpoint` (`cargo lambda watch`);
 - Amazon Personalize data deletion jobs (personalize.py);
 - Amazon Pinpoint applications and endpoints (pinpoint.py);
+- Amazon Connect Customer Profiles domains and profiles: search, delete, re-creation (customer_profiles.py);
 - Step Functions execution status-change events delivered to a Lambda function, as an
   EventBridge rule would (events.py);
 - a control API under /_emulator/ (app.py) for seeding, timing, throttling, faults (Personalize,
-  Pinpoint and S3), event rules and the call log.
+  Pinpoint, Customer Profiles and S3), event rules and the call log.
 
 Its tests are in tests/emulation_tests/: test_<module>.py for each module here they exercise.
 

@@ -1,16 +1,19 @@
-"""The one WSGI application: control API, Personalize, Pinpoint, and moto for everything else.
+"""The one WSGI application: control API, Personalize, Pinpoint, Customer Profiles, and moto for
+everything else.
 
 Routing: a path under /_emulator/ is the control API. Otherwise the SigV4 credential scope of the
 Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`, or a presigned URL's
-X-Amz-Credential; Signature Version 2 means S3) names the service: `personalize` and
-`mobiletargeting` are served here, anything else goes to moto. Unsigned requests fall back to the
-X-Amz-Target prefix (AmazonPersonalize.) and the path (/v1/apps). An `s3` request first meets the
-S3 fault rules (faults.py), if any stand.
+X-Amz-Credential; Signature Version 2 means S3) names the service: `personalize`,
+`mobiletargeting` (Pinpoint) and `profile` (Customer Profiles) are served here, anything else goes
+to moto. Unsigned requests fall back to the X-Amz-Target prefix (AmazonPersonalize.) and the path
+(/v1/apps); an unsigned Customer Profiles request goes to moto (its paths, /domains/..., are
+other services' too). An `s3` request first meets the S3 fault rules (faults.py), if any stand.
 
 Control API (plain JSON, no auth):
 
     GET  /_emulator/health                       {"ok": true}
-    POST /_emulator/reset                        clears Personalize, Pinpoint, faults, call log, event
+    POST /_emulator/reset                        clears Personalize, Pinpoint, Customer Profiles (domains,
+                                                  profiles, config, re-creations), faults, call log, event
                                                   rules and deliveries, moto, the wire tally since reset
     GET|POST /_emulator/personalize/config       {"pending_seconds", "in_progress_seconds",
                                                   "max_pending_per_group", "max_input_bytes"}
@@ -23,11 +26,31 @@ Control API (plain JSON, no auth):
     POST /_emulator/pinpoint/apps                {"name", "id"?, "region"?} -> ApplicationResponse
     POST /_emulator/pinpoint/endpoints           {"applicationId", "users": {user: n}} (adds n each)
     GET  /_emulator/pinpoint/endpoints?applicationId=...      -> {"users": {user: [endpoint ids]}}
+    GET|POST /_emulator/customer-profiles/config {"search_rate": float|null, "delete_rate": float|null,
+                                                  "burst": int|null, "latency_ms": int}: a token bucket
+                                                  each for SearchProfiles and DeleteProfile (burst null:
+                                                  each rate, rounded down, at least 1); latency on every
+                                                  call
+    POST /_emulator/customer-profiles/domains    {"name", "expirationDays"?} -> the domain (CreateDomain's
+                                                  answer)
+    POST /_emulator/customer-profiles/profiles   {"domainName", "profiles": [{"key": "_account"|"_email"|
+                                                  "_phone"|"_profileId"|custom, "value", "count"?: 1,
+                                                  "fields"?: {Profile fields}}]} -> {"profileIds": [..]}
+                                                  (in order; a standard key sets its first field, e.g.
+                                                  _email EmailAddress; a custom key is a profile key)
+    GET  /_emulator/customer-profiles/profiles?domainName=...  -> {"profiles": [{"profileId", "keys":
+                                                  {key: [values]}, "fields": {..}}]} (creation order)
+    GET|POST /_emulator/customer-profiles/recreate  {"domainName", "key", "value", "times"?: 1 (null:
+                                                  always), "delay_ms"?: 0}: each DeleteProfile of a profile
+                                                  carrying that key value brings a new profile with it
+                                                  (see customer_profiles.py); GET -> {"armed", "pending",
+                                                  "recreated": [{"domainName", "key", "value",
+                                                  "deletedProfileId", "profileId"}]}
     GET|POST /_emulator/faults                   {"rules": [...]} (POST replaces; see faults.py), for
-                                                  service personalize, pinpoint or s3
+                                                  service personalize, pinpoint, customer-profiles or s3
     GET  /_emulator/calls[?service=&operation=&since=]        -> [{"service", "operation", "status",
                                                   "ts", "applicationId"|"datasetGroupArn"|"jobName"|
-                                                  "bucket"|"execution"...}]
+                                                  "domainName"|"bucket"|"execution"...}]
     GET  /_emulator/principal-calls             -> {"calls": [{"principal", "service", "operation",
                                                   "checks": [{"action", "resource", "context"}],
                                                   "status"}]}: every call the application's own
@@ -35,9 +58,10 @@ Control API (plain JSON, no auth):
                                                   must allow for it (principals.py)
     GET  /_emulator/wire[?scope=all]            -> {"validated": {service: {operation: {"requests", "responses",
                                                   "errors": {code: n}}}}, "violations": [..], "rejected":
-                                                  [..], ...}: every Personalize/Pinpoint exchange the
-                                                  emulation served, checked against AWS's API models
-                                                  (wire.py); since the last reset, or (scope=all) since start
+                                                  [..], ...}: every Personalize/Pinpoint/Customer
+                                                  Profiles exchange the emulation served, checked against
+                                                  AWS's API models (wire.py); since the last reset, or
+                                                  (scope=all) since start
     GET  /_emulator/s3/counts                    -> {"counts": {operation: n}}: every signed S3 request
                                                   since the last reset, by operation (what S3 bills;
                                                   the call log holds only requests a fault rule saw)
@@ -80,6 +104,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from . import moto_glue, principals, sfn_limits
+from .customer_profiles import OPERATIONS as CUSTOMER_PROFILES_OPERATIONS
+from .customer_profiles import CustomerProfiles
+from .customer_profiles import route as customer_profiles_route
 from .events import Events
 from .faults import Faults, ServiceError, key_folder, s3_request
 from .logs import where
@@ -139,7 +166,8 @@ class Emulator:
         self.faults = Faults(self.lock)
         self.personalize = Personalize(self.lock, self.faults, moto_glue.read_csvs)
         self.pinpoint = Pinpoint(self.lock, self.faults)
-        self.wire = Wire()  # every Personalize/Pinpoint exchange checked against AWS's API models
+        self.customer_profiles = CustomerProfiles(self.lock, self.faults)
+        self.wire = Wire()  # every Personalize/Pinpoint/Customer Profiles exchange checked against AWS's API models
         self._stop = threading.Event()
         self.s3_counts: dict[str, int] = {}
         self.events = Events(self.lock, self.faults, forwarder, self._stop)
@@ -175,6 +203,8 @@ class Emulator:
             return self.serve_personalize(environ, start_response, region)
         if service == "mobiletargeting":
             return self.serve_pinpoint(environ, start_response, region)
+        if service == "profile":
+            return self.serve_customer_profiles(environ, start_response, region)
         if service == "s3":
             self.count_s3(environ)
             if self.faults.has("s3"):
@@ -270,6 +300,38 @@ class Emulator:
             return self.reply(start_response, 500, {"Message": "emulator error", "RequestID": str(uuid.uuid4())},
                               [("x-amzn-ErrorType", "InternalServerErrorException")])
 
+    # --- Customer Profiles (restJson1) -----------------------------------------------------
+
+    def serve_customer_profiles(self, environ, start_response, region):
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        if not raw_uri.startswith("/"):
+            raw_uri = urlsplit(raw_uri).path or "/"
+        raw_path = raw_uri.split("?", 1)[0]
+        raw = self.body(environ)
+        served_as = customer_profiles_route(environ["REQUEST_METHOD"], raw_path)[0]
+        exchange = self.wire.exchange("customer-profiles", None, environ, raw, served_as=served_as,
+                                      prefer=CUSTOMER_PROFILES_OPERATIONS)
+        return exchange.finish(self.answer_customer_profiles(environ, raw_path, raw, region,
+                                                             exchange.start_response(start_response)))
+
+    def answer_customer_profiles(self, environ, raw_path, raw, region, start_response):
+        """The restJson1 answer to one Customer Profiles call (serve_customer_profiles checks it).
+        The model's error shapes have one member, Message."""
+        try:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                raise ServiceError("BadRequestException", "Request body is not valid JSON", 400) from None
+            status, out = self.customer_profiles.handle(environ["REQUEST_METHOD"], raw_path, body, region,
+                                                        environ.get("QUERY_STRING", ""))
+            return self.reply(start_response, status, out)
+        except ServiceError as e:
+            return self.reply(start_response, e.status, {"Message": e.message}, [("x-amzn-ErrorType", e.code)])
+        except Exception as e:  # noqa: BLE001
+            LOG.error("customer-profiles: internal error: %s", where(e))
+            return self.reply(start_response, 500, {"Message": "emulator error"},
+                              [("x-amzn-ErrorType", "InternalServerException")])
+
     # --- S3 faults (restXml) ---------------------------------------------------------------
 
     def serve_s3_faults(self, environ, start_response):
@@ -340,6 +402,24 @@ class Emulator:
             LOG.error("control %s %s: %s", method, route, where(e))
             return self.reply(start_response, 500, {"error": "EmulatorError", "message": type(e).__name__})
 
+    def route_customer_profiles(self, post, route, query, body):
+        cp = self.customer_profiles
+        if route == "config":
+            return 200, (cp.configure(body) if post else cp.config())
+        if route == "domains" and post:
+            return 200, cp.create_domain(body["name"], int(body.get("expirationDays", 366)))
+        if route == "profiles":
+            if post:
+                return 200, {"ok": True, "profileIds": cp.seed(body["domainName"], list(body["profiles"]))}
+            return 200, {"profiles": cp.profiles(query["domainName"])}
+        if route == "recreate":
+            if post:
+                times = body["times"] if "times" in body else 1
+                return 200, cp.arm_recreation(body["domainName"], body["key"], body["value"], times,
+                                              float(body.get("delay_ms", 0)))
+            return 200, cp.recreations()
+        raise ServiceError("NotFound", f"no control route /_emulator/customer-profiles/{route}", 404)
+
     def route_control(self, method, route, query, body):
         post = method == "POST"
         if route == "health":
@@ -352,6 +432,7 @@ class Emulator:
                 self.faults.reset()
                 self.personalize.reset()
                 self.pinpoint.reset()
+                self.customer_profiles.reset()
                 self.events.reset()
                 self.s3_counts = {}
             self.wire.reset()
@@ -379,6 +460,8 @@ class Emulator:
             if post:
                 return 200, {"ok": True, "created": self.pinpoint.seed(body["applicationId"], body["users"])}
             return 200, {"users": self.pinpoint.users(query["applicationId"])}
+        if route.startswith("customer-profiles/"):
+            return self.route_customer_profiles(post, route[len("customer-profiles/"):], query, body)
         if route == "faults":
             if post:
                 self.faults.set(body.get("rules", []))

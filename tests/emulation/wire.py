@@ -1,10 +1,10 @@
 """The emulation's wire fidelity, checked against the API models AWS publishes.
 
-Our Personalize (awsJson1_1) and Pinpoint (restJson1) emulation is only worth testing against if
-it speaks the services' wire format: a client that works with it must work with AWS. botocore
-ships AWS's service models (`botocore/data/<service>/<version>/service-2.json`, the models the
-SDKs are generated from); this module loads them from the venv and checks, for every exchange
-the emulation serves itself:
+Our Personalize (awsJson1_1), Pinpoint and Customer Profiles (restJson1) emulation is only worth
+testing against if it speaks the services' wire format: a client that works with it must work with
+AWS. botocore ships AWS's service models (`botocore/data/<service>/<version>/service-2.json`, the
+models the SDKs are generated from); this module loads them from the venv and checks, for every
+exchange the emulation serves itself:
 
 - the request: for awsJson1_1 the method, path, Content-Type, X-Amz-Target and JSON body; for
   restJson1 the method and URI template (labels percent-decoded exactly once, greedy labels),
@@ -60,7 +60,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 import botocore.loaders
 
 # What each served service is in botocore's data folder.
-SERVICES = {"personalize": "personalize", "pinpoint": "pinpoint"}
+SERVICES = {"personalize": "personalize", "pinpoint": "pinpoint", "customer-profiles": "customer-profiles"}
 
 # Code -> the HTTP statuses the common-errors pages give it (older edition, newer edition).
 COMMON_ERRORS: dict[str, frozenset[int]] = {
@@ -653,6 +653,12 @@ class ServiceModel:
         self._check_rest_body(route.operation, "input", req.body, req.headers, out)
         return v
 
+    def body_check(self, operation: str) -> Check | None:
+        """The checker of a restJson1 operation's JSON request body: the members bound to no URI
+        label, query parameter or header (None: the operation binds no body members)."""
+        plan = self._rest_body(operation, "input")
+        return plan[1] if plan[0] == "members" else plan[4]
+
     def _rest_body(self, operation: str, side: str) -> tuple:
         """How a restJson1 input or output body is checked, compiled once:
         ("payload", member name, required, is JSON, checker) or ("members", checker or None)."""
@@ -882,7 +888,7 @@ class _Tally:
 
 
 class Wire:
-    """Checks and counts every exchange of the Personalize and Pinpoint emulation.
+    """Checks and counts every exchange of the Personalize, Pinpoint and Customer Profiles emulation.
 
     Two tallies: one since the last reset (what a test looks at), one since the emulation
     started (what the test session's final check looks at: tests reset between themselves).

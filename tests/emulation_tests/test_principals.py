@@ -1,7 +1,7 @@
 """The emulation's record of who made each AWS call and what IAM must allow for it (principals.py):
-each S3, Pinpoint, Personalize, Step Functions and Lambda operation maps to the actions, resources
-and condition keys the Service Authorization Reference names (tests/iam/sar.py checks the pairs),
-and the signer is read from the access key.
+each S3, Pinpoint, Customer Profiles, Personalize, Step Functions and Lambda operation maps to the
+actions, resources and condition keys the Service Authorization Reference names (tests/iam/sar.py
+checks the pairs), and the signer is read from the access key.
 """
 
 from __future__ import annotations
@@ -71,6 +71,15 @@ OBJ = "arn:aws:s3:::b/work/1/x"
     (environ("POST", "/", service="states", target="AWSStepFunctions.StartExecution",
              body=b'{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:s"}'),
      [("states:StartExecution", "arn:aws:states:us-east-1:123456789012:stateMachine:s")]),
+    (environ("POST", "/domains/crm/profiles/search", "max-results=100", service="profile",
+             body=b'{"KeyName":"_account","Values":["someone"]}'),
+     [("profile:SearchProfiles", "arn:aws:profile:us-east-1:123456789012:domains/crm")]),
+    (environ("POST", "/domains/crm/profiles/delete", service="profile", body=b'{"ProfileId":"' + b"a" * 32 + b'"}'),
+     [("profile:DeleteProfile", "arn:aws:profile:us-east-1:123456789012:domains/crm")]),
+    (environ("POST", "/domains/crm", service="profile", body=b'{"DefaultExpirationDays":1,"Tags":{"team":"x"}}'),
+     [("profile:CreateDomain", "arn:aws:profile:us-east-1:123456789012:domains/crm"),
+      ("profile:TagResource", "arn:aws:profile:us-east-1:123456789012:domains/crm")]),
+    (environ("GET", "/domains", service="profile"), [("profile:ListDomains", "*")]),
     (environ("POST", "/2015-03-31/functions/prepare-request/invocations", service="lambda"),
      [("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:prepare-request")]),
 ])
