@@ -78,7 +78,7 @@ lint: setup $(CHECKOV_STAMP)
 	mkdir -p $(TRANSFORMED)
 	$(PY) -m tests.cfn.transform -o $(TRANSFORMED)/sample.json
 	$(PY) -m tests.cfn.transform --extremes -o $(TRANSFORMED)/largest.json
-	$(PY) -m tests.cfn.transform --param PinpointApplicationIds= --param ReceiptLockMode=COMPLIANCE -o $(TRANSFORMED)/smallest.json
+	$(PY) -m tests.cfn.transform --param PinpointApplicationIds= --param CustomerProfilesDomainNames= --param ReceiptLockMode=COMPLIANCE -o $(TRANSFORMED)/smallest.json
 	$(BIN)/cfn-lint $(TRANSFORMED)/sample.json $(TRANSFORMED)/largest.json $(TRANSFORMED)/smallest.json
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
 

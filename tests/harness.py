@@ -37,7 +37,7 @@ BUCKET = SAMPLE_PARAMETERS["RequestBucketName"]
 # The deployment's user-hash key (an SSM SecureString in AWS, created before the stack; here in moto's SSM).
 HASH_KEY_PARAMETER = SAMPLE_PARAMETERS["UserHashKeyParameterName"]
 HASH_KEY = "local-test-user-hash-key-6f1c2a9e0b7d4c3a"
-RECEIPT_SCHEMA = ROOT / "shared" / "schema" / "receipt.v2.schema.json"
+RECEIPT_SCHEMA = ROOT / "shared" / "schema" / "receipt.v3.schema.json"
 STATE_MACHINE = emulated.STATE_MACHINE
 # The emulated function names (the binaries cargo lambda watch serves), from template.yaml.
 FUNCTIONS = list(emulated.function_names().values())
@@ -117,6 +117,14 @@ class AppConfig:
     shard_concurrency: int | None = _parameter("PinpointShardConcurrency")
     receipt_lock_mode: str | None = _parameter("ReceiptLockMode")
     receipt_lock_days: int | None = _parameter("ReceiptLockDays")
+    # Customer Profiles domains (None or []: none, the template's default) and the search key the
+    # template requires with them (its rule ProfilesSearchKeyWithDomains; not checked here).
+    profiles_domains: list[str] | None = _parameter("CustomerProfilesDomainNames")
+    profiles_search_key: str | None = _parameter("CustomerProfilesSearchKey")
+    # As pinpoint_rate: above the template's defaults, so that tests do not wait on the pacing.
+    profiles_search_rate: float = _parameter("CustomerProfilesSearchRequestsPerSecond", 400.0)
+    profiles_delete_rate: float = _parameter("CustomerProfilesDeleteRequestsPerSecond", 400.0)
+    pacing_headroom: float | None = _parameter("PacingHeadroom")
     # Only TEST_KNOBS: variables no template parameter sets.
     extra_env: dict[str, str] = field(default_factory=dict)
 

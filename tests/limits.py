@@ -226,7 +226,7 @@ def policy_rows() -> list[Row]:
         chars = sum(len(json.dumps(p["PolicyDocument"], separators=(",", ":"))) for p in policies)
         if chars > worst:
             worst_role, worst = logical, chars
-    out.append(Row(f"IAM: inline policies of the largest role ({worst_role}), 10 groups and 10 applications",
+    out.append(Row(f"IAM: inline policies of the largest role ({worst_role}), 10 groups, 10 applications and 10 domains",
                    f"{worst:,} characters", f"{ROLE_INLINE_POLICY_CHARS:,} characters",
                    worst <= ROLE_INLINE_POLICY_CHARS))
     bucket_policy = next(r for r in t.resources.values() if r["Type"] == "AWS::S3::BucketPolicy")

@@ -22,7 +22,11 @@ CONFIGS = {
         dataset_group_arns=GROUPS, application_ids=["app1", "app2"], poll_seconds=2, shard_users=5,
         pinpoint_rate=80.0, max_part_bytes=40, max_request_users=1000, bad_row_policy="skip-row",
         max_job_wait_seconds=4, max_request_bytes=100_000, shard_concurrency=2, receipt_lock_mode="GOVERNANCE",
-        receipt_lock_days=1, extra_env={"FUNCTION_TIMEOUT_SECONDS": "20", "PINPOINT_HANDBACK_SECONDS": "39"}),
+        receipt_lock_days=1, profiles_domains=["d1", "d2"], profiles_search_key="_account", profiles_search_rate=7.5,
+        profiles_delete_rate=3.0, pacing_headroom=0.3,
+        extra_env={"FUNCTION_TIMEOUT_SECONDS": "20", "PINPOINT_HANDBACK_SECONDS": "39"}),
+    "Customer Profiles only": AppConfig(dataset_group_arns=GROUPS[:1], application_ids=[], profiles_domains=["d1"],
+                                        profiles_search_key="_account"),
 }
 # How a function's code reads a variable: the config module, the standard library, the log filter.
 READ = re.compile(r'(?:config::\w+|env::var|EnvFilter::try_from_env)\(\s*"([A-Z][A-Z0-9_]*)"')
@@ -51,7 +55,9 @@ def source_environments(params: dict[str, str]) -> dict[str, dict[str, str]]:
             return str(node)
         (fn, arg), = node.items()
         if fn == "Ref":
-            return values[arg] if arg in values else arn(arg)
+            # Pseudo parameters as CloudFormation gives them, for the emulation's account and Region.
+            pseudo = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
+            return values[arg] if arg in values else pseudo[arg] if arg in pseudo else arn(arg)
         if fn == "Fn::GetAtt":
             logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
             assert attribute == "Arn", f"Fn::GetAtt {logical}.{attribute}: teach source_environments it"
@@ -116,3 +122,17 @@ def test_every_variable_the_functions_read_is_set_by_the_template_or_is_a_test_k
     assert not unset, f"read by the functions but set by neither template.yaml nor harness.TEST_KNOBS: {sorted(unset)}"
     unread = (from_template | set(TEST_KNOBS)) - reads
     assert not unread, f"set by template.yaml or listed as a test knob, but read by no function: {sorted(unread)}"
+
+
+def test_the_erase_function_gets_the_customer_profiles_and_pacing_settings(tmp_path):
+    """Set through AppConfig, the Customer Profiles and pacing parameters reach the functions through
+    the template; unset, the template's defaults (no domain, no key) do. The erase function shares
+    the account's rates through its leases and no longer divides them by the shard concurrency."""
+    names = ("CUSTOMER_PROFILES_DOMAIN_NAMES", "CUSTOMER_PROFILES_SEARCH_KEY", "CUSTOMER_PROFILES_SEARCH_RATE_PER_SECOND",
+             "CUSTOMER_PROFILES_DELETE_RATE_PER_SECOND", "PACING_HEADROOM")
+    env = Stack(log_dir=tmp_path).function_env(CONFIGS["every parameter and knob set"])
+    assert [env[n] for n in names] == ["d1,d2", "_account", "7.5", "3.0", "0.3"]
+    env = Stack(log_dir=tmp_path).function_env(CONFIGS["as most tests deploy"])
+    assert [env[n] for n in names] == ["", "", "400.0", "400.0", "0.2"]
+    erase = source_environments(parameters(CONFIGS["every parameter and knob set"]))["ErasePinpointEndpointsFunction"]
+    assert set(names) <= set(erase) and "PINPOINT_SHARD_CONCURRENCY" not in erase

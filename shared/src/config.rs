@@ -36,6 +36,19 @@ pub fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T,
     }
 }
 
+/// A positive rate (requests per second) with a default.
+pub fn positive(name: &'static str, default: f64) -> Result<f64, ConfigError> {
+    let v: f64 = number(name, default)?;
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ConfigError {
+            name,
+            problem: "must be a positive number of requests per second".into(),
+        })
+    }
+}
+
 /// A comma-separated list; empty items are dropped.
 pub fn list(name: &'static str) -> Result<Vec<String>, ConfigError> {
     let items: Vec<String> = required(name)?

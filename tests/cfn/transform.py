@@ -38,15 +38,19 @@ SAMPLE_PARAMETERS = {
 def extreme_parameters() -> dict[str, str]:
     """The largest values the template's parameter patterns accept where a value's size shows in
     what is deployed (the roles' policies grow with the lists): 10 dataset groups with 63-character
-    names, 10 Pinpoint applications with 64-character IDs, a 1011-character SSM parameter name, a
+    names, 10 Pinpoint applications with 64-character IDs, 10 Customer Profiles domains with
+    64-character names and a 64-character search key, a 1011-character SSM parameter name, a
     receipt lock and an e-mail subscription (their conditions on)."""
     groups = ",".join(
         f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/g{i}{'x' * 61}" for i in range(10))
     apps = ",".join(f"{i}{'a' * 63}" for i in range(10))
+    domains = ",".join(f"d{i}{'_-' * 31}" for i in range(10))
     return {
         "RequestBucketName": "r" * 63,
         "DatasetGroupArns": groups,
         "PinpointApplicationIds": apps,
+        "CustomerProfilesDomainNames": domains,
+        "CustomerProfilesSearchKey": "k" * 64,
         "UserHashKeyParameterName": "/" + "k" * 1010,
         "RequestPrefix": "q" * 63 + "/",
         "ReceiptLockMode": "GOVERNANCE",

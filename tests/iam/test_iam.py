@@ -253,3 +253,94 @@ def test_the_session_check_fails_on_a_call_no_grant_allows():
     unattributed = {**allowed, "principal": {"type": "unattributed", "key": "AKIAOTHER"}}
     with pytest.raises(AssertionError, match="AKIAOTHER"):
         iam_check([(params, [unattributed])])
+
+
+# --- the erase function: Customer Profiles domains, Pinpoint applications, pacing leases ----------
+# Calls in the shape tests/emulation/principals.py records them, judged as the session check judges
+# recorded calls (tests/iam/report.py evaluate: the template's policies, the bucket policy, the SAR).
+
+PROFILES_DOMAINS = {"CustomerProfilesDomainNames": "d1,d2", "CustomerProfilesSearchKey": "_account"}
+NO_TARGETS = {"PinpointApplicationIds": "", "CustomerProfilesDomainNames": ""}
+LEASE = "arn:aws:s3:::erasure-requests/work/pacing/1767225600-0123456789abcdef0123456789abcdef-00007"
+
+
+def erase_call(operation: str, action: str, resource: str, **context) -> dict:
+    return {"principal": {"type": "function", "name": "erase-pinpoint-endpoints"}, "service": action.split(":")[0],
+            "operation": operation, "status": 200,
+            "checks": [{"action": action, "resource": resource, "context": context}]}
+
+
+def profile_calls(domain: str) -> list[dict]:
+    arn = f"arn:aws:profile:us-east-1:{ACCOUNT}:domains/{domain}"
+    return [erase_call(op, f"profile:{op}", arn) for op in ("GetDomain", "SearchProfiles", "DeleteProfile")]
+
+
+def lease_calls() -> list[dict]:
+    return [erase_call("PutObject", "s3:PutObject", LEASE),
+            erase_call("ListObjectsV2", "s3:ListBucket", "arn:aws:s3:::erasure-requests", **{"s3:prefix": "work/pacing/"}),
+            erase_call("DeleteObject", "s3:DeleteObject", LEASE)]
+
+
+def judged(params: dict, calls: list[dict]):
+    from tests.iam.report import evaluate
+
+    findings = evaluate([(params, calls)])
+    assert not findings.unattributed and not findings.template_errors, (findings.unattributed, findings.template_errors)
+    return findings
+
+
+def erase_statements(params: dict) -> list:
+    return Deployment(params).identity["ErasePinpointEndpointsFunctionRole"]
+
+
+def test_without_applications_or_domains_the_erase_role_names_no_application_and_no_domain():
+    """An empty list splits to [""] in CloudFormation: every ARN built from it is behind a
+    condition, so an empty parameter grants nothing on apps/ or domains/ (not even ".../domains/")."""
+    sts = erase_statements(NO_TARGETS)
+    assert not [s.label for s in sts if any(a.lower().startswith(("profile:", "mobiletargeting:")) for a in s.actions)]
+    assert not [r for s in sts for r in s.resources if ":apps/" in r or ":domains/" in r or ":mobiletargeting:" in r
+                or ":profile:" in r]
+    refused = judged(NO_TARGETS, profile_calls("") + profile_calls("d1")).refused
+    assert len(refused) == 6 and all("implicit deny" in r for r in refused), refused
+    # The leases are the pacing of every erase invocation, targets or not.
+    assert not judged(NO_TARGETS, lease_calls()).refused
+
+
+def test_a_configured_domain_is_allowed_its_three_calls_and_no_other_domain_is():
+    findings = judged(PROFILES_DOMAINS, profile_calls("d1") + profile_calls("d2"))
+    assert not findings.refused and not findings.sar_problems, findings.refused + findings.sar_problems
+    for other in ("d3", "d", "d1x", "d1/object-types/x", "*"):
+        refused = judged(PROFILES_DOMAINS, profile_calls(other)).refused
+        assert len(refused) == 3, (other, refused)
+    # Only the erase function's role gets them.
+    finalize = {**profile_calls("d1")[1], "principal": {"type": "function", "name": "finalize-erasure"}}
+    assert judged(PROFILES_DOMAINS, [finalize]).refused
+    # And only the three actions the erasure needs.
+    others = [erase_call(op, f"profile:{op}", profile_calls("d1")[0]["checks"][0]["resource"])
+              for op in ("DeleteDomain", "PutProfileObject", "UpdateProfile", "ListProfileObjects")]
+    assert len(judged(PROFILES_DOMAINS, others).refused) == 4
+
+
+def test_every_slot_of_the_largest_domain_list_is_allowed():
+    """Ten domains of 64 characters (the pattern's most): each slot's condition and ARN."""
+    from tests.cfn.transform import extreme_parameters
+
+    params = extreme_parameters()
+    domains = params["CustomerProfilesDomainNames"].split(",")
+    findings = judged(params, [c for d in domains for c in profile_calls(d)])
+    assert not findings.refused and not findings.sar_problems
+    [st] = [s for s in erase_statements(params) if "profile:SearchProfiles" in s.actions]
+    assert len(st.resources) == 10 and set(st.actions) == {"profile:GetDomain", "profile:SearchProfiles",
+                                                            "profile:DeleteProfile"}
+
+
+def test_the_pacing_leases_are_put_listed_and_deleted_under_work_pacing_only():
+    findings = judged(PROFILES_DOMAINS, lease_calls())
+    assert not findings.refused and not findings.sar_problems, findings.refused
+    # Nowhere else: not another request's work objects, not receipts.
+    elsewhere = [erase_call("DeleteObject", "s3:DeleteObject",
+                            "arn:aws:s3:::erasure-requests/work/0123456789abcdef0123456789abcdef/prepared.json"),
+                 erase_call("PutObject", "s3:PutObject", "arn:aws:s3:::erasure-requests/receipts/erasure-x.json"),
+                 erase_call("DeleteObject", "s3:DeleteObject", "arn:aws:s3:::erasure-requests/receipts/erasure-x.json"),
+                 erase_call("DeleteObjectVersion", "s3:DeleteObjectVersion", LEASE, **{"s3:versionid": "v1"})]
+    assert len(judged(PROFILES_DOMAINS, elsewhere).refused) == 4

@@ -42,18 +42,6 @@ pub struct EraseConfig {
     pub function_timeout: Duration,
 }
 
-fn positive(name: &'static str, default: f64) -> Result<f64, ConfigError> {
-    let v: f64 = config::number(name, default)?;
-    if v > 0.0 && v.is_finite() {
-        Ok(v)
-    } else {
-        Err(ConfigError {
-            name,
-            problem: "must be a positive number of requests per second".into(),
-        })
-    }
-}
-
 impl EraseConfig {
     /// Reads PINPOINT_APPLICATION_IDS, PINPOINT_ACCOUNT_RATE_PER_SECOND,
     /// CUSTOMER_PROFILES_DOMAIN_NAMES, CUSTOMER_PROFILES_SEARCH_KEY (required when a domain is
@@ -76,11 +64,11 @@ impl EraseConfig {
             Some(ProfilesConfig {
                 domain_names,
                 search_key,
-                search_rate: positive(
+                search_rate: config::positive(
                     "CUSTOMER_PROFILES_SEARCH_RATE_PER_SECOND",
                     limits::DEFAULT_PROFILES_SEARCH_REQUESTS_PER_SECOND,
                 )?,
-                delete_rate: positive(
+                delete_rate: config::positive(
                     "CUSTOMER_PROFILES_DELETE_RATE_PER_SECOND",
                     limits::DEFAULT_PROFILES_DELETE_REQUESTS_PER_SECOND,
                 )?,
@@ -96,7 +84,7 @@ impl EraseConfig {
         }
         Ok(EraseConfig {
             application_ids: config::optional_list("PINPOINT_APPLICATION_IDS"),
-            pinpoint_rate: positive(
+            pinpoint_rate: config::positive(
                 "PINPOINT_ACCOUNT_RATE_PER_SECOND",
                 limits::DEFAULT_PINPOINT_REQUESTS_PER_SECOND,
             )?,
