@@ -17,14 +17,14 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def test_a_function_killed_mid_shard_is_retried_and_resumes_without_counting_anyone_twice(env):
-    dsgs, apps = deploy(env, shard_users=1000, pinpoint_rate=160.0)  # 40 calls/s for the one shard
+    dsgs, apps = deploy(env, shard_users=1000, pinpoint_rate=50.0)  # 40 calls/s for the one shard (50 × (1 − 0.2))
     listed = {f"killed-{i:04d}": 1 for i in range(400)}
     seed(env, dsgs, apps, listed)
     env.upload("requests/killed.csv", csv_of(listed))
     # Kill the erase function's process once it is well into the shard (past a checkpoint).
     wait_for("the shard to be under way", lambda: len(calls(env, "DeleteUserEndpoints")) >= 150,
              timeout=120, interval=0.1)
-    pids = function_pids("erase-pinpoint-endpoints")
+    pids = function_pids(env, "erase-pinpoint-endpoints")
     assert pids, "the erase function is not running"
     # Lambda fails the invocation whose runtime died (the emulation plays that part) and holds the
     # state machine's retry until a new execution environment is up, as AWS would: the retry can
@@ -57,7 +57,7 @@ def test_a_function_timing_out_mid_shard_is_retried_and_resumes_without_counting
     """The erase function believes it has 900 s (FUNCTION_TIMEOUT_SECONDS) but Lambda's timeout is
     15 s, so it cannot hand back in time: Lambda ends it with Sandbox.Timedout, the state machine
     retries the task, and the retry resumes from the shard's last checkpoint."""
-    dsgs, apps = deploy(env, shard_users=1000, pinpoint_rate=160.0)  # 40 calls/s for the one shard
+    dsgs, apps = deploy(env, shard_users=1000, pinpoint_rate=50.0)  # 40 calls/s for the one shard (50 × (1 − 0.2))
     lam = env.client("lambda")
     lam.update_function_configuration(FunctionName="erase-pinpoint-endpoints", Timeout=15)
     listed = {f"timeout-{i:04d}": 1 for i in range(800)}  # 20 s at 40 calls/s
@@ -66,7 +66,7 @@ def test_a_function_timing_out_mid_shard_is_retried_and_resumes_without_counting
     wait_for("the invocation to time out",
              lambda: "erase-pinpoint-endpoints" in env.control("GET", "lambda")["held"], timeout=120, interval=0.1)
     # Lambda ends the timed-out environment; the emulation holds the retry until a new one is up.
-    for pid in function_pids("erase-pinpoint-endpoints"):
+    for pid in function_pids(env, "erase-pinpoint-endpoints"):
         os.kill(pid, signal.SIGKILL)
     timed_out_at = len(calls(env, "DeleteUserEndpoints"))
     lam.update_function_configuration(FunctionName="erase-pinpoint-endpoints", Timeout=900)
@@ -142,7 +142,7 @@ def test_a_failed_request_started_again_erases_who_was_left_with_the_same_job_an
 def test_an_operator_stopping_the_execution_gets_an_aborted_receipt_of_what_was_done(env):
     """StopExecution mid-way: EventBridge's status-change event reaches the finalize function,
     which writes a receipt ABORTED with what the steps recorded (jobs by name, shard progress)."""
-    dsgs, apps = deploy(env, shard_users=50, pinpoint_rate=80.0)  # 20 calls/s per shard, 4 at once
+    dsgs, apps = deploy(env, shard_users=50, pinpoint_rate=100.0)  # 20 calls/s per shard, 4 at once (100 × 0.8 / 4)
     env.control("POST", "personalize/config", {"pending_seconds": 600, "in_progress_seconds": 1})
     listed = {f"stopped-{i:04d}": 1 for i in range(400)}
     seed(env, dsgs, apps, listed)

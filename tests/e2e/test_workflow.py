@@ -4,41 +4,16 @@ binaries under cargo lambda watch, the project's Personalize and Pinpoint emulat
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.harness import BUCKET, HASH_KEY, ROOT, Stack, wait_for
-from tests.helpers import assert_only_listed_erased, calls, csv_of, deploy, seed
+from tests.harness import BUCKET, wait_for
+from tests.helpers import (assert_only_listed_erased, bucket_left, calls, csv_of, deploy, lookup, seed,
+                           user_hash)
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def user_hash(user_id: str) -> str:
-    """What the workflow stores for a user: HMAC-SHA256 with the deployment's key, first 128 bits."""
-    return hmac.new(HASH_KEY.encode(), user_id.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def lookup(stack: Stack, receipt: dict, user_ids: list[str]) -> subprocess.CompletedProcess:
-    """Runs `erasure lookup` as an operator would, on copies of the receipt and its evidence."""
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        (d / "receipt.json").write_text(json.dumps(receipt))
-        (d / "users.txt").write_bytes(stack.evidence(receipt, "userIndex"))
-        (d / "key").write_text(HASH_KEY + "\n")
-        args = [str(ROOT / "target" / "debug" / "erasure"), "lookup", "--receipt", str(d / "receipt.json"),
-                "--users", str(d / "users.txt"), "--key-file", str(d / "key")]
-        failed = stack.evidence(receipt, "failedUsers")
-        if failed is not None:
-            (d / "failed.csv").write_bytes(failed)
-            args += ["--failed", str(d / "failed.csv")]
-        return subprocess.run(args, input="\n".join(user_ids) + "\n", capture_output=True, text=True,
-                              timeout=60)
 
 
 def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
@@ -89,7 +64,7 @@ def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
     # receipt and its evidence are left in the bucket.
     assert receipt["purge"]["requestObject"] == "DELETED" and receipt["purge"]["workObjectsDeleted"] >= 5
     versions = env.client("s3").list_object_versions(Bucket=BUCKET)
-    left = sorted(v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []))
+    left = bucket_left(env)  # and the pacing leases' traces, which hold no user ID
     receipt_key = f"receipts/{result['name']}.json"
     assert left == [receipt_key, receipt_key, f"receipts/{result['name']}.users.txt"]
     # The receipt was written before the purge (so the record never depends on it), then again
@@ -318,8 +293,8 @@ def test_a_refused_application_lists_its_users_as_failed_and_the_other_is_still_
     assert not any(u in json.dumps(receipt) for u in listed)
     # The receipt's evidence names them by keyed hash only.
     failed = env.evidence(receipt, "failedUsers").decode().splitlines()
-    assert failed[0] == "USER_HASH,APPLICATION_ID,REASON"
-    assert sorted(failed[1:]) == sorted(f'{user_hash(u)},{apps[1]},"access denied"' for u in listed)
+    assert failed[0] == "USER_HASH,TARGET_KIND,TARGET_ID,REASON"
+    assert sorted(failed[1:]) == sorted(f'{user_hash(u)},pinpoint,{apps[1]},"access denied"' for u in listed)
     # Not completed: the request file and work objects stay for a retry (the lifecycle expires them).
     assert receipt["purge"] == {"requestObject": "KEPT", "workObjectsDeleted": 0}
     env.client("s3").head_object(Bucket=BUCKET, Key="requests/refused.csv")
