@@ -149,7 +149,10 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => {
                     tracing::error!(target = %target.kind(), target_id = %target.id(), error = %e, "destination unusable; its users are recorded as failed");
-                    Err(target.unusable(&e))
+                    let why = target.unusable(&e);
+                    // One reason for the whole destination, in the receipt's entry.
+                    progress.targets[ti].result.unusable = Some(why.to_string());
+                    Err(why)
                 }
             }
         };

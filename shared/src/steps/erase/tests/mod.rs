@@ -348,6 +348,8 @@ async fn an_unusable_destination_lists_its_users_and_the_others_go_on() {
     };
     assert_eq!((a.target_id.as_str(), a.failed_users), ("gone", 3));
     assert_eq!(a.failure_reasons.get("destination not found"), Some(&3));
+    assert_eq!(a.unusable.as_deref(), Some("destination not found"));
+    assert_eq!(b.unusable, None);
     assert_eq!(gone.total_calls(), 0);
     assert_eq!((b.target_id.as_str(), b.items_deleted), ("ok", 3));
     assert_eq!(failed_list(&store, "gone").lines().count(), 4);
