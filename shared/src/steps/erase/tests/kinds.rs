@@ -227,3 +227,41 @@ async fn a_preview_reads_without_erasing() {
     );
     assert_eq!((t.left(&user(0)), t.total_calls()), (3, 0));
 }
+
+#[tokio::test]
+async fn a_crash_after_a_destination_finished_with_failures_keeps_them_listed() {
+    let (store, spec) = shard_of(150, None);
+    let app = target_with("app", 150, 1);
+    app.always(
+        &user(7),
+        Behaviour::Fail(ErasureError::Forbidden("denied".into())),
+    );
+    let domain = domain_with("d1", 150, 1);
+    // The application's two checkpoints and its failed list are written; the next write (the
+    // record of that list, or before it was made, the domain's first checkpoint) is lost: the
+    // function dies with the list written but not recorded.
+    store.fail_after("PutObject", 3, 1);
+    let err = handle(
+        &cfg(),
+        &store,
+        &[&app, &domain],
+        &no_budget(),
+        None,
+        spec.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_retryable());
+    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    let a = &out.targets[0];
+    assert_eq!(a.failed_users, 1);
+    assert_eq!(a.failure_reasons.get("access denied"), Some(&1));
+    let key = a
+        .failed_users_key
+        .as_deref()
+        .expect("the failed list is recorded");
+    let list = String::from_utf8(store.get_now(BUCKET, key).expect("the list")).expect("utf-8");
+    assert_eq!(list, format!("USER_ID,REASON\n{},access denied\n", user(7)));
+}
