@@ -1,9 +1,11 @@
 """`make demo`: one erasure, end to end, on the local emulation.
 
 Starts the emulation and the real function binaries, deploys the workflow, seeds a Personalize
-dataset group and a Pinpoint application with data for the request's users and for other users,
-uploads the request under requests/, follows the workflow, prints the receipt, and checks that
-exactly the listed users were erased. Exits 0 only when the outcome is COMPLETED and the check holds.
+dataset group, a Pinpoint application and a Customer Profiles domain with data for the request's
+users and for other users (some listed users with two profiles, one with none), uploads the
+request under requests/, follows the workflow, prints the receipt, and checks that exactly the
+listed users were erased from all three. Exits 0 only when the outcome is COMPLETED and the check
+holds.
 """
 
 from __future__ import annotations
@@ -48,14 +50,20 @@ def main() -> int:
         print(f"emulation on {stack.endpoint}; functions served by cargo lambda watch on :{stack.lambda_port}")
         dsg = stack.dataset_group("demo-interactions")
         app = stack.pinpoint_app("demo-app")
-        cfg = AppConfig(dataset_group_arns=[dsg], application_ids=[app], poll_seconds=2)
+        domain = stack.profiles_domain("demo-crm")
+        cfg = AppConfig(dataset_group_arns=[dsg], application_ids=[app], poll_seconds=2,
+                        profiles_domains=[domain], profiles_search_key="_account")
         stack.deploy(cfg)
         # Every listed user has records and endpoints, but the last one has no endpoint at all.
         with_endpoints = users[:-1] if len(users) > 1 else users
         stack.seed_records(dsg, {u: 3 for u in users + OTHER_USERS})
         stack.seed_endpoints(app, {**{u: 2 for u in with_endpoints}, **{u: 2 for u in OTHER_USERS}})
-        print(f"seeded: dataset group {dsg} and Pinpoint application {app}, "
-              f"{len(users)} listed users and {len(OTHER_USERS)} other users")
+        # Profiles keyed by the user ID as the account number: every third listed user has two
+        # (a person migrated twice), the first has none, every other user one.
+        profiles = {u: (0 if i == 0 else 2 if i % 3 == 0 else 1) for i, u in enumerate(users)}
+        stack.seed_profiles(domain, {**profiles, **{u: 1 for u in OTHER_USERS}})
+        print(f"seeded: dataset group {dsg}, Pinpoint application {app} and Customer Profiles domain "
+              f"{domain} (key _account), {len(users)} listed users and {len(OTHER_USERS)} other users")
 
         key = f"requests/{path.name}"
         stack.upload(key, data)
@@ -80,21 +88,36 @@ def main() -> int:
         problems = []
         left = stack.endpoints(app)
         records = stack.records(dsg)
+        profiles_left = stack.profiles(domain)
         for u in users:
             if left.get(u):
                 problems.append(f"a listed user still has {len(left[u])} endpoint(s)")
             if records.get(u):
                 problems.append(f"a listed user still has {records[u]} Personalize record(s)")
+            if profiles_left.get(u):
+                problems.append(f"a listed user still has {profiles_left[u]} profile(s)")
         for u in OTHER_USERS:
             if len(left.get(u, [])) != 2:
                 problems.append("another user's endpoints were touched")
             if records.get(u) != 3:
                 problems.append("another user's Personalize records were touched")
+            if profiles_left.get(u) != 1:
+                problems.append("another user's profile was touched")
+        # The receipt says the same: both destinations, with what the seed implies.
+        [pp] = receipt["pinpoint"]
+        [cp] = receipt["customerProfiles"]
+        expected = (len(users), sum(profiles.values()), sum(1 for n in profiles.values() if n == 0), 0)
+        got = (cp["usersProcessed"], cp["profilesDeleted"], cp["usersWithoutProfile"], cp["failedUsers"])
+        if got != expected:
+            problems.append(f"the receipt's Customer Profiles counts are {got}, expected {expected}")
+        if (pp["usersProcessed"], pp["failedUsers"]) != (len(users), 0):
+            problems.append("the receipt's Pinpoint counts do not cover every user")
         print("\ncheck: ", end="")
         if problems:
             print("FAILED\n  " + "\n  ".join(sorted(set(problems))))
         else:
-            print(f"every listed user's endpoints and records are gone; the {len(OTHER_USERS)} other users are untouched")
+            print(f"every listed user's endpoints, profiles and records are gone; the {len(OTHER_USERS)} "
+                  "other users are untouched")
         print(f"outcome {receipt['outcome']} in {time.monotonic() - t0:.0f}s")
         return 0 if receipt["outcome"] == "COMPLETED" and not problems else 1
 

@@ -359,6 +359,27 @@ class Stack:
         q = urllib.request.quote(application_id, safe="")
         return self.control("GET", f"pinpoint/endpoints?applicationId={q}")["users"]
 
+    def profiles_domain(self, name: str) -> str:
+        """A Customer Profiles domain (created through the control API); returns its name."""
+        self.control("POST", "customer-profiles/domains", {"name": name})
+        return name
+
+    def seed_profiles(self, domain: str, users: dict[str, int], key: str = "_account"):
+        """`n` profiles per user carrying the user's ID under `key` (0: none)."""
+        self.seeded.update(users)
+        profiles = [{"key": key, "value": u, "count": n} for u, n in users.items() if n > 0]
+        if profiles:
+            self.control("POST", "customer-profiles/profiles", {"domainName": domain, "profiles": profiles})
+
+    def profiles(self, domain: str, key: str = "_account") -> dict[str, int]:
+        """How many profiles are left per value of `key` in the domain."""
+        q = urllib.request.quote(domain, safe="")
+        counts: dict[str, int] = {}
+        for p in self.control("GET", f"customer-profiles/profiles?domainName={q}")["profiles"]:
+            for value in p["keys"].get(key, []):
+                counts[value] = counts.get(value, 0) + 1
+        return counts
+
     def upload(self, key: str, body: bytes) -> dict:
         self.remember_ids(body)
         return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)

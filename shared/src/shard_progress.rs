@@ -110,6 +110,7 @@ impl ShardProgress {
                 t.retry.extend(failed.into_iter().map(|(i, _)| i));
                 t.result.failure_reasons.clear();
                 t.result.failed_users_key = None;
+                t.result.unusable = None;
             }
             self.complete = false;
         }

@@ -1,6 +1,7 @@
 """`make bench`: the numbers a user feels, measured in one run, printed as one table.
 
-    python -m tests.bench [--users 32000] [--limits 300,1000] [--starts 11] [--json PATH]
+    python -m tests.bench [--users 32000] [--limits 300,1000] [--profiles-users 6000]
+                          [--profiles-limit 100] [--starts 11] [--json PATH]
 
 1. Preparation of a generated 100 MB request file (about 3 million IDs): the `erasure validate`
    command (the rules alone, reading a local file) and the real prepare-request binary behind a
@@ -10,6 +11,12 @@
    state machine run by moto, shards through the Distributed Map) against the emulation limited
    to each rate in --limits with 20 ms of latency: achieved successful DeleteUserEndpoints per
    second over the Pinpoint phase divided by the limit, share of calls throttled, users lost.
+   The workflow is deployed with PacingHeadroom 0, so the budget it aims at is the whole limit.
+   Then Customer Profiles the same way: --profiles-users users with one profile each in one
+   domain, SearchProfiles and DeleteProfile each limited to --profiles-limit (the documented
+   default quota, 100 TPS): achieved successful SearchProfiles per second (two per user: the
+   search and the verifying one, so searches are the bound) over the limit, the share of calls
+   throttled (both APIs), users whose profile is left.
    Then the emulation's own capacity, driven by the Rust SDK client without a limit (best of 3:
    the emulation is one Python process sharing the machine's cores with the load generator).
 3. Cold start of each function binary (process start to its first `next` request to the Runtime
@@ -65,7 +72,7 @@ POLL_SECONDS_DEPLOYED = 300  # template.yaml PollIntervalSeconds default
 
 TARGETS = {
     "prepare_mb_s": 300.0, "prepare_wc_ratio": 3.0, "prepare_rss_mb": 128.0,
-    "pinpoint_share": 0.95, "throttled_share": 0.02, "cold_ms": 20.0, "zip_mb": 5.0, "cost": 1.0,
+    "pinpoint_share": 0.95, "profiles_share": 0.90, "throttled_share": 0.02, "cold_ms": 20.0, "zip_mb": 5.0, "cost": 1.0,
 }
 
 
@@ -244,6 +251,45 @@ def bench_pinpoint(stack: Stack, limit: int, users: int) -> dict:
     }
 
 
+def bench_profiles(stack: Stack, limit: int, users: int) -> dict:
+    """Customer Profiles through the whole workflow, both APIs limited to `limit` per second."""
+    stack.reset()
+    stack.control("POST", "personalize/config", {"pending_seconds": 1, "in_progress_seconds": 2})
+    dsg = stack.dataset_group("bench")
+    domain = stack.profiles_domain("bench-crm")
+    cfg = AppConfig(dataset_group_arns=[dsg], application_ids=[], poll_seconds=1, shard_users=SHARD_USERS,
+                    profiles_domains=[domain], profiles_search_key="_account",
+                    profiles_search_rate=float(limit), profiles_delete_rate=float(limit), pacing_headroom=0.0,
+                    shard_concurrency=SHARD_CONCURRENCY, extra_env={"RUST_LOG": "warn"})
+    stack.deploy(cfg)
+    ids = [f"bench-cp-{limit}-user-{i:07d}" for i in range(users)]
+    for i in range(0, users, 2000):
+        stack.seed_profiles(domain, {u: 1 for u in ids[i:i + 2000]})
+    stack.control("POST", "customer-profiles/config", {"search_rate": limit, "delete_rate": limit,
+                                                       "burst": limit, "latency_ms": LATENCY_MS})
+    started = time.time()
+    stack.upload(f"requests/bench-cp-{limit}.csv", ("USER_ID\n" + "\n".join(ids) + "\n").encode())
+    log(f"Customer Profiles at {limit}/s per API: {users} users through the workflow")
+    d = stack.wait_for_execution(timeout=max(900, 6 * users / limit))
+    calls = [c for c in stack.control("GET", f"calls?since={started}") if c["service"] == "customer-profiles"]
+    searches = [c for c in calls if c["operation"] == "SearchProfiles"]
+    ok = [c for c in searches if c["status"] == 200]
+    window = max(c["ts"] for c in ok) - min(c["ts"] for c in ok) if ok else 0.0
+    throttled = [c for c in calls if c["status"] == 429]
+    left = stack.profiles(domain)
+    receipt = stack.receipt(d["name"])
+    cp = receipt["customerProfiles"][0]
+    return {
+        "limit": limit, "users": users, "status": d["status"], "outcome": receipt["outcome"],
+        "seconds": window, "ok_searches": len(ok), "calls": len(calls), "throttled_calls": len(throttled),
+        "achieved_rps": len(ok) / window if window else 0.0,
+        "share_of_limit": (len(ok) / window) / limit if window else 0.0,
+        "throttled_share": len(throttled) / len(calls) if calls else 0.0,
+        "users_lost": sum(1 for u in ids if left.get(u)),
+        "receipt": {k: cp[k] for k in ("usersProcessed", "profilesDeleted", "failedUsers", "verifiedAbsent")},
+    }
+
+
 def bench_emulator_capacity(stack: Stack, calls: int = 20_000, concurrency: int = 64) -> dict:
     """The emulation's own DeleteUserEndpoints capacity: no limit, the same 20 ms latency."""
     stack.reset()
@@ -376,6 +422,13 @@ def table(r: dict) -> str:
                      ">= 95%, < 2% throttled, 0 lost",
                      verdict(run["share_of_limit"] >= t["pinpoint_share"] and run["throttled_share"] < t["throttled_share"]
                              and run["users_lost"] == 0 and run["outcome"] == "COMPLETED")))
+    for run in r.get("profiles", []):
+        rows.append((f"Customer Profiles {run['users']:,} users @ {run['limit']}/s per API, {LATENCY_MS} ms",
+                     f"{run['achieved_rps']:.0f} searches/s = {run['share_of_limit'] * 100:.1f}% of limit, "
+                     f"{run['throttled_share'] * 100:.2f}% throttled, {run['users_lost']} lost, {run['seconds']:.1f} s",
+                     ">= 90%, < 2% throttled, 0 lost",
+                     verdict(run["share_of_limit"] >= t["profiles_share"] and run["throttled_share"] < t["throttled_share"]
+                             and run["users_lost"] == 0 and run["outcome"] == "COMPLETED")))
     cap = r["emulator"]
     driven = max(run["limit"] for run in r["pinpoint"])
     rows.append(("Emulation capacity (no limit, 20 ms)",
@@ -406,10 +459,21 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=32_000)
     ap.add_argument("--limits", default="300,1000")
+    ap.add_argument("--profiles-users", type=int, default=6_000)
+    ap.add_argument("--profiles-limit", type=int, default=100)
     ap.add_argument("--starts", type=int, default=11)
     ap.add_argument("--json", default=str(WORK / "results.json"))
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    ap.add_argument("--only-profiles", action="store_true",
+                    help="measure the Customer Profiles row alone (no table of the rest)")
     args = ap.parse_args(argv)
+    if args.only_profiles:
+        if not args.no_build:
+            build()
+        with Stack(log_dir=WORK / "logs", quiet=True, release=True) as stack:
+            run = bench_profiles(stack, args.profiles_limit, args.profiles_users)
+        print(json.dumps(run, indent=2))
+        return
     if not args.no_build:
         build()
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
@@ -417,6 +481,7 @@ def main(argv=None):
     with Stack(log_dir=WORK / "logs", quiet=True, release=True) as stack:
         results["prepare"] = bench_prepare(stack)
         results["pinpoint"] = [bench_pinpoint(stack, int(x), args.users) for x in args.limits.split(",")]
+        results["profiles"] = [bench_profiles(stack, args.profiles_limit, args.profiles_users)]
         stack.stop_functions()
         log("the emulation's own capacity (best of 3)")
         runs = [bench_emulator_capacity(stack) for _ in range(3)]

@@ -33,9 +33,10 @@ pub const SEARCH_PAGE: i32 = 100;
 /// Delete-then-search rounds before a person still found is reported as re-created.
 const VERIFY_ROUNDS: usize = 2;
 
-/// Throttled answers one DeleteProfile call absorbs (slowing down each time) before the user's
-/// attempt ends as throttled: retrying inside keeps the count of profiles deleted exact.
-const DELETE_THROTTLED_TRIES: u32 = 20;
+/// Throttled answers one call absorbs (slowing down each time) once the user's profiles are
+/// being deleted (each DeleteProfile, the verifying SearchProfiles), before the attempt ends as
+/// throttled and the loop asks again.
+const THROTTLED_TRIES: u32 = 20;
 
 /// The limiters of the domain's two operations (one per execution environment: the quotas are
 /// the account's, whatever the domain).
@@ -52,6 +53,10 @@ pub struct ProfilesDomain<'a> {
     domain: String,
     key: String,
     pacing: &'a ProfilesPacing,
+    /// Profiles deleted by an attempt that then ended in an error (throttled, a 5xx), per user:
+    /// the user's next attempt finds them gone, so it adds them to its own count. In memory
+    /// only, emptied by that next attempt.
+    carried: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl<'a> ProfilesDomain<'a> {
@@ -62,6 +67,23 @@ impl<'a> ProfilesDomain<'a> {
             domain: domain.to_string(),
             key: key.to_string(),
             pacing,
+            carried: Default::default(),
+        }
+    }
+
+    /// `find`, absorbing up to `THROTTLED_TRIES` throttled answers (slowing down each time).
+    async fn find_patiently(&self, user: &str) -> Result<Vec<String>, ErasureError> {
+        let mut throttled = 0;
+        loop {
+            match self.find(user).await {
+                Err(ErasureError::Throttled(why)) => {
+                    throttled += 1;
+                    if throttled >= THROTTLED_TRIES {
+                        return Err(ErasureError::Throttled(why));
+                    }
+                }
+                other => return other,
+            }
         }
     }
 
@@ -131,7 +153,7 @@ impl<'a> ProfilesDomain<'a> {
                     ErasureError::Throttled(why) => {
                         self.pacing.delete.throttled().await;
                         throttled += 1;
-                        if throttled >= DELETE_THROTTLED_TRIES {
+                        if throttled >= THROTTLED_TRIES {
                             return Err(ErasureError::Throttled(why));
                         }
                     }
@@ -181,26 +203,48 @@ impl ErasureTarget for ProfilesDomain<'_> {
     /// Search, delete each profile found, search again. A profile found by the second search
     /// was created meanwhile (an ingest racing the erasure, or an integration re-creating the
     /// person): it is deleted too and searched for once more; still there, the user is
-    /// reported as `Reappeared`, never as erased.
+    /// reported as `Reappeared`, never as erased. Profiles an earlier attempt deleted before it
+    /// failed count here.
     async fn erase(&self, user: &str) -> Result<Erased, ErasureError> {
+        let before = self
+            .carried
+            .lock()
+            .map(|mut c| c.remove(user).unwrap_or(0))
+            .unwrap_or(0);
+        let mut deleted = before;
+        let result = self.erase_counting(user, &mut deleted).await;
+        if result.is_err() && deleted > 0 {
+            if let Ok(mut c) = self.carried.lock() {
+                c.insert(user.to_string(), deleted);
+            }
+        }
+        result
+    }
+}
+
+impl ProfilesDomain<'_> {
+    /// One attempt; `deleted` counts the profiles deleted, even when the attempt then fails.
+    async fn erase_counting(&self, user: &str, deleted: &mut u64) -> Result<Erased, ErasureError> {
         let mut found = self.find(user).await?;
         if found.is_empty() {
-            return Ok(Erased::NothingThere);
+            return Ok(match *deleted {
+                0 => Erased::NothingThere,
+                n => Erased::Deleted(n), // deleted by an earlier attempt, verified gone now
+            });
         }
-        let mut deleted = 0u64;
         for _ in 0..VERIFY_ROUNDS {
             for id in &found {
                 if self.delete(id).await? {
-                    deleted += 1;
+                    *deleted += 1;
                 }
             }
-            found = self.find(user).await?;
+            found = self.find_patiently(user).await?;
             if found.is_empty() {
-                return Ok(Erased::Deleted(deleted));
+                return Ok(Erased::Deleted(*deleted));
             }
         }
         tracing::warn!(domain = %self.domain, again = found.len(), "profiles re-created after deletion; the user is reported, not counted as erased");
-        Ok(Erased::Reappeared(deleted))
+        Ok(Erased::Reappeared(*deleted))
     }
 }
 

@@ -271,3 +271,51 @@ async fn the_check_tells_a_missing_domain_from_a_denied_one() {
         assert_eq!(domain.unusable(&err), why);
     }
 }
+
+#[tokio::test]
+async fn a_throttled_verifying_search_is_retried_in_place_and_the_count_kept() {
+    let s = mock!(Client::search_profiles)
+        .sequence()
+        .output(|| page(&["p1", "p2"], None))
+        .http_response(|| wire_error(429, "ThrottlingException"))
+        .output(|| page(&[], None))
+        .build();
+    let d = deletes(2);
+    let client = mock_client!(
+        aws_sdk_customerprofiles,
+        RuleMode::MatchAny,
+        [&s, &d],
+        no_retries
+    );
+    let pace = pacing();
+    let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
+    assert_eq!(domain.erase("u1").await, Ok(Erased::Deleted(2)));
+}
+
+#[tokio::test]
+async fn profiles_deleted_by_an_attempt_that_failed_count_in_the_next() {
+    let s = mock!(Client::search_profiles)
+        .sequence()
+        .output(|| page(&["p1", "p2"], None))
+        .http_response(|| wire_error(500, "InternalServerException")) // the verifying search
+        .output(|| page(&[], None)) // the next attempt: both gone
+        .build();
+    let d = deletes(2);
+    let client = mock_client!(
+        aws_sdk_customerprofiles,
+        RuleMode::MatchAny,
+        [&s, &d],
+        no_retries
+    );
+    let pace = pacing();
+    let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
+    assert_eq!(
+        domain.erase("u1").await.map_err(|e| e.name()),
+        Err("Transient")
+    );
+    assert_eq!(
+        domain.erase("u1").await,
+        Ok(Erased::Deleted(2)),
+        "counted once, by the attempt that verified them gone"
+    );
+}

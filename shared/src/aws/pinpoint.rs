@@ -51,9 +51,12 @@ impl ErasureTarget for PinpointApp<'_> {
 
     fn unusable(&self, error: &ErasureError) -> &'static str {
         match error {
-            ErasureError::NotFound(_) => "application not found",
+            // What a retired account answers is not documented: both say where Pinpoint stands.
+            ErasureError::NotFound(_) => {
+                "application not found (deleted, or unreachable since Pinpoint's end of support on 2026-10-30)"
+            }
             ErasureError::Forbidden(_) => {
-                "access denied (missing permission, or Pinpoint engagement features ended for this account)"
+                "access denied (missing permission, or unreachable since Pinpoint's end of support on 2026-10-30)"
             }
             _ => "application check failed",
         }

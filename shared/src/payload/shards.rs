@@ -73,6 +73,10 @@ pub struct TargetShardResult {
     /// The S3 object listing the failed users (inside the request's work folder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_users_key: Option<String>,
+    /// Why the destination could not be used at all (its check failed: missing, denied, or an
+    /// account whose Pinpoint resources ended with Pinpoint's end of support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable: Option<String>,
 }
 
 /// The reason recorded for a user whose data was deleted and then found again (an object type

@@ -116,6 +116,9 @@ pub struct PinpointEntry {
     /// S3 objects listing the failed users (the request's own work objects).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_users_keys: Vec<String>,
+    /// Why the destination could not be used at all, when it could not (its users are failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable: Option<String>,
 }
 
 /// One Customer Profiles domain, summed over shards.
@@ -145,6 +148,9 @@ pub struct CustomerProfilesEntry {
     /// S3 objects listing the failed users (the request's own work objects).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_users_keys: Vec<String>,
+    /// Why the destination could not be used at all, when it could not (its users are failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable: Option<String>,
 }
 
 /// The audit record of one request.

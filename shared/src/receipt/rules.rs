@@ -82,6 +82,9 @@ fn totals(
                     *e.failure_reasons.entry(r.clone()).or_default() += n;
                 }
                 keys.extend(a.failed_users_key.clone());
+                if e.unusable.is_none() {
+                    e.unusable.clone_from(&a.unusable);
+                }
             }
         }
     }
@@ -102,6 +105,7 @@ pub(super) fn pinpoint_entries(
             users_without_endpoints: e.users_without_items,
             failed_users: e.failed_users,
             failure_reasons: e.failure_reasons,
+            unusable: e.unusable,
         })
         .collect()
 }
@@ -124,6 +128,7 @@ pub(super) fn profiles_entries(
             verified_absent: e.users_processed.saturating_sub(e.failed_users),
             reappeared: e.reappeared,
             failure_reasons: e.failure_reasons,
+            unusable: e.unusable,
         })
         .collect()
 }
@@ -135,6 +140,7 @@ struct Reach<'a> {
     users_processed: u64,
     failed_users: u64,
     failure_reasons: &'a BTreeMap<String, u64>,
+    unusable: Option<&'a str>,
 }
 
 pub(super) fn decide(
@@ -209,6 +215,7 @@ pub(super) fn decide(
             users_processed: p.users_processed,
             failed_users: p.failed_users,
             failure_reasons: &p.failure_reasons,
+            unusable: p.unusable.as_deref(),
         })
         .chain(profiles.iter().map(|p| Reach {
             what: format!("Customer Profiles domain {}", p.domain_name),
@@ -216,6 +223,7 @@ pub(super) fn decide(
             users_processed: p.users_processed,
             failed_users: p.failed_users,
             failure_reasons: &p.failure_reasons,
+            unusable: p.unusable.as_deref(),
         }));
     let mut failed_anywhere = 0u64;
     let mut total = 0u64;
@@ -229,7 +237,13 @@ pub(super) fn decide(
             ));
             failed_anywhere += valid.saturating_sub(p.users_processed);
         }
-        if p.failed_users > 0 {
+        if let (Some(why), true) = (p.unusable, p.failed_users > 0) {
+            // One sentence for the destination, not a count per reason.
+            reasons.push(format!(
+                "{} could not be used: {why}; {} users' {} there were not deleted",
+                p.what, p.failed_users, p.items
+            ));
+        } else if p.failed_users > 0 {
             let why: Vec<String> = p
                 .failure_reasons
                 .iter()

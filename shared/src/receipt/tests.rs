@@ -111,6 +111,7 @@ fn shard_in(kind: TargetKind, id: &str, processed: u64, failed: u64) -> ShardIte
                 BTreeMap::new()
             },
             failed_users_key: (failed > 0).then(|| "work/x/failed.csv".into()),
+            unusable: None,
         }],
         error: None,
     }
@@ -369,4 +370,24 @@ fn a_version_2_receipt_still_reads() {
     let read: Receipt = serde_json::from_value(v2).expect("a version 2 receipt reads");
     assert!(read.customer_profiles.is_empty());
     assert_eq!(read.pinpoint, r.pinpoint);
+}
+
+#[test]
+fn an_unusable_application_is_one_sentence_naming_why() {
+    let why = "access denied (missing permission, or unreachable since Pinpoint's end of support on 2026-10-30)";
+    let mut s = shard_in(TargetKind::CustomerProfiles, "d1", 3, 0);
+    let mut a = shard("a", 3, 2);
+    a.targets[0].failed_users = 3;
+    a.targets[0].users_without_items = 0;
+    a.targets[0].failure_reasons = [(why.to_string(), 3)].into();
+    a.targets[0].unusable = Some(why.into());
+    s.targets.extend(a.targets);
+    let r = both(vec![s]);
+    assert_eq!(r.outcome, Outcome::Partial, "the domain erased everyone");
+    assert_eq!(r.pinpoint[0].unusable.as_deref(), Some(why));
+    let reason = r.reason.expect("a reason");
+    assert_eq!(
+        reason,
+        format!("Pinpoint application a could not be used: {why}; 3 users' endpoints there were not deleted")
+    );
 }

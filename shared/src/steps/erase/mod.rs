@@ -135,6 +135,13 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
             continue; // recorded by an earlier configuration; left as it was
         };
         if progress.targets[ti].finished(users.len()) {
+            // Finished by an earlier invocation that may have stopped before its failed users
+            // were listed and recorded: list them now (the same key; writing it again is harmless).
+            let t = &progress.targets[ti];
+            if !t.failed.is_empty() && t.result.failed_users_key.is_none() {
+                list_failed(cfg, store, &id, &shard, &users, &mut progress.targets[ti]).await?;
+                checkpoint.save(&progress).await?;
+            }
             continue;
         }
         // A shard handed back too often gives its remaining users up as failed (listed, with
@@ -149,7 +156,10 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
                 Err(e) if e.is_retryable() => return Err(e),
                 Err(e) => {
                     tracing::error!(target = %target.kind(), target_id = %target.id(), error = %e, "destination unusable; its users are recorded as failed");
-                    Err(target.unusable(&e))
+                    let why = target.unusable(&e);
+                    // One reason for the whole destination, in the receipt's entry.
+                    progress.targets[ti].result.unusable = Some(why.to_string());
+                    Err(why)
                 }
             }
         };
@@ -176,6 +186,11 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
             Err(why) => give_up(&mut progress.targets[ti], users.len(), why),
         }
         list_failed(cfg, store, &id, &shard, &users, &mut progress.targets[ti]).await?;
+        if !progress.targets[ti].failed.is_empty() {
+            // Record the list's key and reasons before the next destination: a crash there must
+            // not leave failed users counted but unlisted.
+            checkpoint.save(&progress).await?;
+        }
     }
     progress.complete = true;
     checkpoint.save(&progress).await?;

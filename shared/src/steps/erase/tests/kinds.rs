@@ -1,5 +1,6 @@
-//! Destinations of several kinds in one shard (a Pinpoint application beside a Customer
-//! Profiles domain), a person who comes back after deletion, and the pacing lease.
+//! Destinations: several in one shard, of several kinds (a Pinpoint application beside a
+//! Customer Profiles domain), one that cannot be used, one added later, a preview, a person who
+//! comes back after deletion, and the pacing lease.
 
 use super::*;
 use crate::payload::REAPPEARED_REASON;
@@ -134,4 +135,133 @@ async fn the_shard_holds_a_lease_while_it_runs_and_shares_the_quota_with_the_oth
     assert_eq!(limiter.ceiling().await, 40.0, "half of 80 % of the quota");
     // Its own lease is gone; the other's stays.
     assert_eq!(store.keys_under(BUCKET, "work/pacing/"), vec![other]);
+}
+
+#[tokio::test]
+async fn an_unusable_destination_lists_its_users_and_the_others_go_on() {
+    let (store, spec) = shard_of(3, None);
+    let gone = target_with("gone", 3, 1);
+    gone.unusable_with(ErasureError::NotFound("no such application".into()));
+    let ok = target_with("ok", 3, 1);
+    let out = handle(&cfg(), &store, &[&gone, &ok], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    assert!(out.complete);
+    let [a, b] = out.targets.as_slice() else {
+        panic!("two destinations")
+    };
+    assert_eq!((a.target_id.as_str(), a.failed_users), ("gone", 3));
+    assert_eq!(a.failure_reasons.get("destination not found"), Some(&3));
+    assert_eq!(a.unusable.as_deref(), Some("destination not found"));
+    assert_eq!(b.unusable, None);
+    assert_eq!(gone.total_calls(), 0);
+    assert_eq!((b.target_id.as_str(), b.items_deleted), ("ok", 3));
+    assert_eq!(failed_list(&store, "gone").lines().count(), 4);
+}
+
+#[tokio::test]
+async fn a_destination_check_that_may_pass_later_fails_the_invocation_for_a_retry() {
+    let (store, spec) = shard_of(3, None);
+    let t = target_with("app", 3, 1);
+    t.unusable_with(ErasureError::Throttled("slow down".into()));
+    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(t.total_calls(), 0);
+}
+
+/// A shard handed back MAX_SHARD_HANDBACKS times stops: its remaining users are listed as failed
+/// with the reason (in the failed list and the counts), none is dropped, and no destination is
+/// called, so its child execution's history stays bounded.
+/// A destination added to the configuration after the shard was erased elsewhere is erased
+/// too; the one already done is not asked again.
+#[tokio::test]
+async fn a_destination_added_later_is_erased_and_the_done_one_is_not_asked_again() {
+    let (store, spec) = shard_of(3, None);
+    let first = target_with("first", 3, 1);
+    let mut out = handle(
+        &cfg(),
+        &store,
+        &[&first],
+        &no_budget(),
+        deadline_now(),
+        spec.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(out.complete);
+    // Make the progress look unfinished for the added one: an earlier run that handed back.
+    let mut p = progress(&store);
+    p.complete = false;
+    store.insert(
+        BUCKET,
+        &id().shard_progress_key("work/", 3),
+        serde_json::to_vec(&p).unwrap(),
+    );
+    let second = target_with("second", 3, 5);
+    out = handle(&cfg(), &store, &[&first, &second], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    assert_eq!(first.total_calls(), 3);
+    assert_eq!(second.total_calls(), 3);
+    let ids: Vec<_> = out.targets.iter().map(|a| a.target_id.as_str()).collect();
+    assert_eq!(ids, ["first", "second"]);
+    assert_eq!(out.targets[1].items_deleted, 15);
+}
+
+/// A destination answers what it holds without changing it (the preview a team runs first).
+#[tokio::test]
+async fn a_preview_reads_without_erasing() {
+    use crate::ports::Holding;
+    let t = target_with("app", 2, 3);
+    t.holds(&user(1), 0);
+    let targets = [&t];
+    assert_eq!(
+        targets[0].preview(&user(0)).await.unwrap(),
+        Holding::Items(3)
+    );
+    assert_eq!(
+        targets[0].preview(&user(1)).await.unwrap(),
+        Holding::Nothing
+    );
+    assert_eq!((t.left(&user(0)), t.total_calls()), (3, 0));
+}
+
+#[tokio::test]
+async fn a_crash_after_a_destination_finished_with_failures_keeps_them_listed() {
+    let (store, spec) = shard_of(150, None);
+    let app = target_with("app", 150, 1);
+    app.always(
+        &user(7),
+        Behaviour::Fail(ErasureError::Forbidden("denied".into())),
+    );
+    let domain = domain_with("d1", 150, 1);
+    // The application's two checkpoints and its failed list are written; the next write (the
+    // record of that list, or before it was made, the domain's first checkpoint) is lost: the
+    // function dies with the list written but not recorded.
+    store.fail_after("PutObject", 3, 1);
+    let err = handle(
+        &cfg(),
+        &store,
+        &[&app, &domain],
+        &no_budget(),
+        None,
+        spec.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_retryable());
+    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
+        .await
+        .unwrap();
+    let a = &out.targets[0];
+    assert_eq!(a.failed_users, 1);
+    assert_eq!(a.failure_reasons.get("access denied"), Some(&1));
+    let key = a
+        .failed_users_key
+        .as_deref()
+        .expect("the failed list is recorded");
+    let list = String::from_utf8(store.get_now(BUCKET, key).expect("the list")).expect("utf-8");
+    assert_eq!(list, format!("USER_ID,REASON\n{},access denied\n", user(7)));
 }

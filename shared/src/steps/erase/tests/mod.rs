@@ -334,41 +334,6 @@ async fn a_new_execution_retries_only_the_failed_users() {
 }
 
 #[tokio::test]
-async fn an_unusable_destination_lists_its_users_and_the_others_go_on() {
-    let (store, spec) = shard_of(3, None);
-    let gone = target_with("gone", 3, 1);
-    gone.unusable_with(ErasureError::NotFound("no such application".into()));
-    let ok = target_with("ok", 3, 1);
-    let out = handle(&cfg(), &store, &[&gone, &ok], &no_budget(), None, spec)
-        .await
-        .unwrap();
-    assert!(out.complete);
-    let [a, b] = out.targets.as_slice() else {
-        panic!("two destinations")
-    };
-    assert_eq!((a.target_id.as_str(), a.failed_users), ("gone", 3));
-    assert_eq!(a.failure_reasons.get("destination not found"), Some(&3));
-    assert_eq!(gone.total_calls(), 0);
-    assert_eq!((b.target_id.as_str(), b.items_deleted), ("ok", 3));
-    assert_eq!(failed_list(&store, "gone").lines().count(), 4);
-}
-
-#[tokio::test]
-async fn a_destination_check_that_may_pass_later_fails_the_invocation_for_a_retry() {
-    let (store, spec) = shard_of(3, None);
-    let t = target_with("app", 3, 1);
-    t.unusable_with(ErasureError::Throttled("slow down".into()));
-    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap_err();
-    assert!(err.is_retryable());
-    assert_eq!(t.total_calls(), 0);
-}
-
-/// A shard handed back MAX_SHARD_HANDBACKS times stops: its remaining users are listed as failed
-/// with the reason (in the failed list and the counts), none is dropped, and no destination is
-/// called, so its child execution's history stays bounded.
-#[tokio::test]
 async fn a_shard_handed_back_too_often_lists_its_remaining_users_as_failed() {
     let (store, spec) = shard_of(250, None);
     let mut p = ShardProgress {
@@ -415,58 +380,4 @@ async fn a_shard_that_does_not_hold_its_users_is_refused() {
         .unwrap_err();
     assert!(matches!(err, ErasureError::Invalid(_)));
     assert_eq!(t.total_calls(), 0);
-}
-
-/// A destination added to the configuration after the shard was erased elsewhere is erased
-/// too; the one already done is not asked again.
-#[tokio::test]
-async fn a_destination_added_later_is_erased_and_the_done_one_is_not_asked_again() {
-    let (store, spec) = shard_of(3, None);
-    let first = target_with("first", 3, 1);
-    let mut out = handle(
-        &cfg(),
-        &store,
-        &[&first],
-        &no_budget(),
-        deadline_now(),
-        spec.clone(),
-    )
-    .await
-    .unwrap();
-    assert!(out.complete);
-    // Make the progress look unfinished for the added one: an earlier run that handed back.
-    let mut p = progress(&store);
-    p.complete = false;
-    store.insert(
-        BUCKET,
-        &id().shard_progress_key("work/", 3),
-        serde_json::to_vec(&p).unwrap(),
-    );
-    let second = target_with("second", 3, 5);
-    out = handle(&cfg(), &store, &[&first, &second], &no_budget(), None, spec)
-        .await
-        .unwrap();
-    assert_eq!(first.total_calls(), 3);
-    assert_eq!(second.total_calls(), 3);
-    let ids: Vec<_> = out.targets.iter().map(|a| a.target_id.as_str()).collect();
-    assert_eq!(ids, ["first", "second"]);
-    assert_eq!(out.targets[1].items_deleted, 15);
-}
-
-/// A destination answers what it holds without changing it (the preview a team runs first).
-#[tokio::test]
-async fn a_preview_reads_without_erasing() {
-    use crate::ports::Holding;
-    let t = target_with("app", 2, 3);
-    t.holds(&user(1), 0);
-    let targets = [&t];
-    assert_eq!(
-        targets[0].preview(&user(0)).await.unwrap(),
-        Holding::Items(3)
-    );
-    assert_eq!(
-        targets[0].preview(&user(1)).await.unwrap(),
-        Holding::Nothing
-    );
-    assert_eq!((t.left(&user(0)), t.total_calls()), (3, 0));
 }
