@@ -13,8 +13,6 @@ import re
 import subprocess
 import tempfile
 import time
-import urllib.parse
-from collections import Counter
 from pathlib import Path
 
 from tests.emulation import REGION
@@ -43,7 +41,7 @@ def deploy(stack: Stack, groups=1, apps=1, domains=(), **kw):
     app_ids = [stack.pinpoint_app(f"app-{i}") for i in range(apps)]
     if domains:
         for d in domains:
-            stack.control("POST", "customer-profiles/domains", {"name": d})
+            stack.profiles_domain(d)
         kw = {"profiles_domains": list(domains), "profiles_search_key": PROFILES_KEY, **kw}
     stack.deploy(AppConfig(dataset_group_arns=dsgs, application_ids=app_ids, **kw))
     return dsgs, app_ids
@@ -60,18 +58,13 @@ def seed(stack: Stack, dsgs, apps, listed: dict[str, int]):
 def seed_profiles(stack: Stack, domains, listed: dict[str, int], key: str = PROFILES_KEY):
     """In each domain, every listed user gets the given number of profiles carrying their ID under
     `key` (none for 0), and every bystander their BYSTANDERS count."""
-    users = {**{u: n for u, n in listed.items() if n}, **BYSTANDERS}
-    stack.seeded.update(users)
     for d in domains:
-        stack.control("POST", "customer-profiles/profiles", {
-            "domainName": d, "profiles": [{"key": key, "value": u, "count": n} for u, n in users.items()]})
+        stack.seed_profiles(d, {**listed, **BYSTANDERS}, key)
 
 
 def profiles(stack: Stack, domain: str, key: str = PROFILES_KEY) -> dict[str, int]:
     """How many profiles of the domain carry each value of `key` (profiles without it are left out)."""
-    q = urllib.parse.quote(domain, safe="")
-    found = stack.control("GET", f"customer-profiles/profiles?domainName={q}")["profiles"]
-    return dict(Counter(v for p in found for v in p["keys"].get(key, [])))
+    return stack.profiles(domain, key)
 
 
 def csv_of(users) -> bytes:
