@@ -16,6 +16,16 @@ fn no_retries(
     c.retry_config(aws_sdk_customerprofiles::config::retry::RetryConfig::disabled())
 }
 
+/// A client answering from these rules, in any order.
+fn client_of(rules: &[&Rule]) -> Client {
+    mock_client!(
+        aws_sdk_customerprofiles,
+        RuleMode::MatchAny,
+        rules.iter().copied(),
+        no_retries
+    )
+}
+
 fn pacing() -> ProfilesPacing {
     ProfilesPacing {
         search: RateLimiter::new(1_000.0),
@@ -81,12 +91,7 @@ async fn every_page_is_searched_every_profile_deleted_and_none_found_after() {
         page(&[], None), // the verifying search
     ]);
     let d = deletes(3);
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(domain.erase("u1").await, Ok(Erased::Deleted(3)));
@@ -99,12 +104,7 @@ async fn every_page_is_searched_every_profile_deleted_and_none_found_after() {
 async fn no_profile_is_nothing_there_and_nothing_is_deleted() {
     let s = search(vec![page(&[], None), page(&[], None)]);
     let d = deletes(0);
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(domain.erase("u1").await, Ok(Erased::NothingThere));
@@ -120,12 +120,7 @@ async fn a_profile_gone_already_is_not_counted() {
         .output(|| DeleteProfileOutput::builder().build())
         .http_response(|| wire_error(404, "ResourceNotFoundException"))
         .build();
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(domain.erase("u1").await, Ok(Erased::Deleted(1)));
@@ -139,12 +134,7 @@ async fn a_profile_still_found_after_two_rounds_is_reported_as_reappeared() {
         page(&["p10"], None), // and again: reported
     ]);
     let d = deletes(2);
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(domain.erase("u1").await, Ok(Erased::Reappeared(2)));
@@ -158,12 +148,7 @@ async fn a_throttled_delete_slows_deletes_only_and_is_retried_in_place() {
         .http_response(|| wire_error(429, "ThrottlingException"))
         .output(|| DeleteProfileOutput::builder().build())
         .build();
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(domain.erase("u1").await, Ok(Erased::Deleted(1)));
@@ -181,12 +166,7 @@ async fn a_throttled_search_slows_searches_and_is_the_loops_to_retry() {
         .sequence()
         .http_response(|| wire_error(429, "ThrottlingException"))
         .build();
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s],
-        no_retries
-    );
+    let client = client_of(&[&s]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     match domain.erase("u1").await {
@@ -209,12 +189,7 @@ async fn wire_errors_are_typed_and_never_carry_the_message() {
             .http_response(move || wire_error(status, code))
             .repeatedly()
             .build();
-        let client = mock_client!(
-            aws_sdk_customerprofiles,
-            RuleMode::Sequential,
-            [&s],
-            no_retries
-        );
+        let client = client_of(&[&s]);
         let pace = pacing();
         let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
         match domain.erase("u1").await {
@@ -239,12 +214,7 @@ async fn the_check_tells_a_missing_domain_from_a_denied_one() {
                 .build()
                 .expect("a domain")
         });
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::Sequential,
-        [&ok],
-        no_retries
-    );
+    let client = client_of(&[&ok]);
     let pace = pacing();
     assert_eq!(
         ProfilesDomain::new(&client, "d1", "_account", &pace)
@@ -260,12 +230,7 @@ async fn the_check_tells_a_missing_domain_from_a_denied_one() {
             .sequence()
             .http_response(move || wire_error(status, code))
             .build();
-        let client = mock_client!(
-            aws_sdk_customerprofiles,
-            RuleMode::Sequential,
-            [&rule],
-            no_retries
-        );
+        let client = client_of(&[&rule]);
         let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
         let err = domain.check().await.expect_err("unusable");
         assert_eq!(domain.unusable(&err), why);
@@ -281,12 +246,7 @@ async fn a_throttled_verifying_search_is_retried_in_place_and_the_count_kept() {
         .output(|| page(&[], None))
         .build();
     let d = deletes(2);
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(domain.erase("u1").await, Ok(Erased::Deleted(2)));
@@ -301,12 +261,7 @@ async fn profiles_deleted_by_an_attempt_that_failed_count_in_the_next() {
         .output(|| page(&[], None)) // the next attempt: both gone
         .build();
     let d = deletes(2);
-    let client = mock_client!(
-        aws_sdk_customerprofiles,
-        RuleMode::MatchAny,
-        [&s, &d],
-        no_retries
-    );
+    let client = client_of(&[&s, &d]);
     let pace = pacing();
     let domain = ProfilesDomain::new(&client, "d1", "_account", &pace);
     assert_eq!(

@@ -14,6 +14,18 @@ fn domain_with(name: &str, users: usize, profiles: u64) -> FakeTarget {
     t
 }
 
+/// The first invocation dies at the failure the store has scripted (a retryable error, which
+/// Step Functions retries); the second resumes and finishes.
+async fn crash_then_resume(
+    store: &MemoryStore,
+    targets: &[&FakeTarget],
+    spec: ShardSpec,
+) -> ShardResult {
+    let err = run(store, targets, None, spec.clone()).await.unwrap_err();
+    assert!(err.is_retryable());
+    run(store, targets, None, spec).await.unwrap()
+}
+
 #[tokio::test]
 async fn an_application_and_a_domain_of_the_same_name_are_kept_apart() {
     let (store, spec) = shard_of(120, None);
@@ -24,9 +36,7 @@ async fn an_application_and_a_domain_of_the_same_name_are_kept_apart() {
         &user(9),
         Behaviour::Fail(ErasureError::Forbidden("denied".into())),
     );
-    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&app, &domain], None, spec).await.unwrap();
     let [a, d] = out.targets.as_slice() else {
         panic!("two destinations")
     };
@@ -55,9 +65,7 @@ async fn a_profile_that_comes_back_is_counted_deleted_and_its_user_reported() {
     let (store, spec) = shard_of(10, Some("exec-1"));
     let domain = domain_with("d1", 10, 2);
     domain.comes_back(&user(4), 1);
-    let out = handle(&cfg(), &store, &[&domain], &no_budget(), None, spec.clone())
-        .await
-        .unwrap();
+    let out = run(&store, &[&domain], None, spec.clone()).await.unwrap();
     let d = &out.targets[0];
     assert_eq!(
         (d.items_deleted, d.failed_users, d.reappeared),
@@ -77,9 +85,7 @@ async fn a_profile_that_comes_back_is_counted_deleted_and_its_user_reported() {
     };
     let d2 = domain_with("d1", 0, 0);
     d2.holds(&user(4), 1);
-    let again = handle(&cfg(), &store, &[&d2], &no_budget(), None, retry)
-        .await
-        .unwrap();
+    let again = run(&store, &[&d2], None, retry).await.unwrap();
     let d = &again.targets[0];
     assert_eq!((d.failed_users, d.reappeared), (0, 0));
     assert_eq!(d2.total_calls(), 1, "only the reported user is asked again");
@@ -93,20 +99,7 @@ async fn a_crash_mid_shard_resumes_without_counting_anyone_twice_in_either_desti
     // Three checkpoints in the application, then the domain's first: the next one (its second
     // batch's) is lost, as when the function dies before writing it.
     store.fail_after("PutObject", 4, 1);
-    let err = handle(
-        &cfg(),
-        &store,
-        &[&app, &domain],
-        &no_budget(),
-        None,
-        spec.clone(),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.is_retryable());
-    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = crash_then_resume(&store, &[&app, &domain], spec).await;
     let [a, d] = out.targets.as_slice() else {
         panic!("two destinations")
     };
@@ -143,9 +136,7 @@ async fn an_unusable_destination_lists_its_users_and_the_others_go_on() {
     let gone = target_with("gone", 3, 1);
     gone.unusable_with(ErasureError::NotFound("no such application".into()));
     let ok = target_with("ok", 3, 1);
-    let out = handle(&cfg(), &store, &[&gone, &ok], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&gone, &ok], None, spec).await.unwrap();
     assert!(out.complete);
     let [a, b] = out.targets.as_slice() else {
         panic!("two destinations")
@@ -164,9 +155,7 @@ async fn a_destination_check_that_may_pass_later_fails_the_invocation_for_a_retr
     let (store, spec) = shard_of(3, None);
     let t = target_with("app", 3, 1);
     t.unusable_with(ErasureError::Throttled("slow down".into()));
-    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap_err();
+    let err = run(&store, &[&t], None, spec).await.unwrap_err();
     assert!(err.is_retryable());
     assert_eq!(t.total_calls(), 0);
 }
@@ -180,16 +169,9 @@ async fn a_destination_check_that_may_pass_later_fails_the_invocation_for_a_retr
 async fn a_destination_added_later_is_erased_and_the_done_one_is_not_asked_again() {
     let (store, spec) = shard_of(3, None);
     let first = target_with("first", 3, 1);
-    let mut out = handle(
-        &cfg(),
-        &store,
-        &[&first],
-        &no_budget(),
-        deadline_now(),
-        spec.clone(),
-    )
-    .await
-    .unwrap();
+    let mut out = run(&store, &[&first], deadline_now(), spec.clone())
+        .await
+        .unwrap();
     assert!(out.complete);
     // Make the progress look unfinished for the added one: an earlier run that handed back.
     let mut p = progress(&store);
@@ -200,9 +182,7 @@ async fn a_destination_added_later_is_erased_and_the_done_one_is_not_asked_again
         serde_json::to_vec(&p).unwrap(),
     );
     let second = target_with("second", 3, 5);
-    out = handle(&cfg(), &store, &[&first, &second], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    out = run(&store, &[&first, &second], None, spec).await.unwrap();
     assert_eq!(first.total_calls(), 3);
     assert_eq!(second.total_calls(), 3);
     let ids: Vec<_> = out.targets.iter().map(|a| a.target_id.as_str()).collect();
@@ -241,20 +221,7 @@ async fn a_crash_after_a_destination_finished_with_failures_keeps_them_listed() 
     // record of that list, or before it was made, the domain's first checkpoint) is lost: the
     // function dies with the list written but not recorded.
     store.fail_after("PutObject", 3, 1);
-    let err = handle(
-        &cfg(),
-        &store,
-        &[&app, &domain],
-        &no_budget(),
-        None,
-        spec.clone(),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.is_retryable());
-    let out = handle(&cfg(), &store, &[&app, &domain], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = crash_then_resume(&store, &[&app, &domain], spec).await;
     let a = &out.targets[0];
     assert_eq!(a.failed_users, 1);
     assert_eq!(a.failure_reasons.get("access denied"), Some(&1));

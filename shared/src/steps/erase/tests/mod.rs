@@ -32,6 +32,16 @@ fn cfg() -> EraseConfig {
     }
 }
 
+/// The erase step with the tests' settings and no quota to share.
+async fn run(
+    store: &MemoryStore,
+    targets: &[&FakeTarget],
+    deadline: Option<SystemTime>,
+    spec: ShardSpec,
+) -> Result<ShardResult, ErasureError> {
+    handle(&cfg(), store, targets, &no_budget(), deadline, spec).await
+}
+
 /// No quota to share: no pacing lease (the pacing tests give one).
 fn no_budget() -> Budget<'static> {
     Budget::new(vec![], 0.0)
@@ -100,9 +110,7 @@ async fn every_user_is_erased_once_and_counted() {
     let (store, spec) = shard_of(250, None);
     let t = target_with("app", 250, 2);
     t.holds(&user(7), 0); // one user without data
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     assert!(out.complete);
     let [app] = out.targets.as_slice() else {
         panic!("one destination")
@@ -128,9 +136,7 @@ async fn every_user_is_erased_once_and_counted() {
 async fn no_destination_means_complete_without_any_call() {
     let (store, spec) = shard_of(5, None);
     let none: [&FakeTarget; 0] = [];
-    let out = handle(&cfg(), &store, &none, &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &none, None, spec).await.unwrap();
     assert!(out.complete && out.targets.is_empty());
     assert_eq!(store.calls("GetObject") + store.calls("PutObject"), 0);
 }
@@ -142,22 +148,13 @@ async fn no_destination_means_complete_without_any_call() {
 async fn the_next_invocation_resumes_at_the_last_checkpoint() {
     let (store, spec) = shard_of(250, None);
     let t = target_with("app", 250, 1);
-    let first = handle(
-        &cfg(),
-        &store,
-        &[&t],
-        &no_budget(),
-        deadline_now(),
-        spec.clone(),
-    )
-    .await
-    .unwrap();
+    let first = run(&store, &[&t], deadline_now(), spec.clone())
+        .await
+        .unwrap();
     assert!(!first.complete, "handed back after one checkpoint");
     assert_eq!(first.targets[0].users_processed, CHECKPOINT_USERS as u64);
     let calls_before = t.total_calls();
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     assert!(out.complete);
     assert_eq!(calls_before, CHECKPOINT_USERS as u64);
     assert_eq!(t.total_calls(), 250, "nobody asked twice");
@@ -170,14 +167,10 @@ async fn a_failed_checkpoint_write_fails_the_invocation_and_the_retry_redoes_onl
     let (store, spec) = shard_of(250, None);
     let t = target_with("app", 250, 1);
     store.fail_next("PutObject", 1);
-    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec.clone())
-        .await
-        .unwrap_err();
+    let err = run(&store, &[&t], None, spec.clone()).await.unwrap_err();
     assert!(err.is_retryable(), "Step Functions retries it: {err:?}");
     assert_eq!(t.total_calls(), CHECKPOINT_USERS as u64);
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     // The first batch's users are asked again (their deletes were not recorded), and find
     // nothing: deleted once, counted once as without data.
     assert!(out.complete);
@@ -196,25 +189,16 @@ async fn a_user_throttled_at_the_deadline_is_handed_back_not_failed() {
     let (store, spec) = shard_of(150, None);
     let t = target_with("app", 150, 1);
     t.script(&user(5), vec![Behaviour::Throttle]);
-    let first = handle(
-        &cfg(),
-        &store,
-        &[&t],
-        &no_budget(),
-        deadline_now(),
-        spec.clone(),
-    )
-    .await
-    .unwrap();
+    let first = run(&store, &[&t], deadline_now(), spec.clone())
+        .await
+        .unwrap();
     assert!(!first.complete);
     let app = &first.targets[0];
     assert_eq!((app.users_processed, app.failed_users), (5, 0));
     let p = progress(&store);
     assert_eq!(p.handbacks, 1);
     assert_eq!(p.targets[0].ahead.len(), CHECKPOINT_USERS - 6);
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     assert!(out.complete);
     let app = &out.targets[0];
     assert_eq!(
@@ -234,9 +218,7 @@ async fn throttling_without_a_deadline_waits_and_erases() {
     let (store, spec) = shard_of(3, None);
     let t = target_with("app", 3, 1);
     t.script(&user(1), vec![Behaviour::Throttle; 20]);
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     let app = &out.targets[0];
     assert_eq!((app.items_deleted, app.failed_users), (3, 0));
     assert_eq!(t.calls(&user(1)), 21);
@@ -259,9 +241,7 @@ async fn errors_are_retried_then_the_user_is_listed_with_why() {
         &user(2),
         Behaviour::Fail(ErasureError::Forbidden("no".into())),
     );
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     let app = &out.targets[0];
     assert_eq!(
         (app.users_processed, app.items_deleted, app.failed_users),
@@ -305,13 +285,9 @@ async fn a_new_execution_retries_only_the_failed_users() {
         &user(110),
         vec![Behaviour::Fail(ErasureError::Forbidden("no".into()))],
     );
-    let first = handle(&cfg(), &store, &[&t], &no_budget(), None, spec.clone())
-        .await
-        .unwrap();
+    let first = run(&store, &[&t], None, spec.clone()).await.unwrap();
     assert_eq!(first.targets[0].failed_users, 2);
-    let again = handle(&cfg(), &store, &[&t], &no_budget(), None, spec.clone())
-        .await
-        .unwrap();
+    let again = run(&store, &[&t], None, spec.clone()).await.unwrap();
     assert_eq!(again, first, "the same execution gets its recorded result");
     assert_eq!(t.total_calls(), 120);
 
@@ -319,9 +295,7 @@ async fn a_new_execution_retries_only_the_failed_users() {
         execution: Some("second".into()),
         ..spec
     };
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, second)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, second).await.unwrap();
     assert!(out.complete);
     assert_eq!(t.total_calls(), 122, "only the two failed users");
     let app = &out.targets[0];
@@ -349,9 +323,7 @@ async fn a_shard_handed_back_too_often_lists_its_remaining_users_as_failed() {
         serde_json::to_vec(&p).unwrap(),
     );
     let t = target_with("app", 250, 1);
-    let out = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap();
+    let out = run(&store, &[&t], None, spec).await.unwrap();
     assert!(out.complete);
     let app = &out.targets[0];
     assert_eq!((app.users_processed, app.failed_users), (250, 150));
@@ -375,9 +347,7 @@ async fn a_shard_that_does_not_hold_its_users_is_refused() {
     let (store, mut spec) = shard_of(3, None);
     spec.users = 4;
     let t = target_with("app", 3, 1);
-    let err = handle(&cfg(), &store, &[&t], &no_budget(), None, spec)
-        .await
-        .unwrap_err();
+    let err = run(&store, &[&t], None, spec).await.unwrap_err();
     assert!(matches!(err, ErasureError::Invalid(_)));
     assert_eq!(t.total_calls(), 0);
 }
