@@ -269,68 +269,50 @@ class Emulator:
             return self.reply(start_response, 500, {"__type": "InternalFailure", "message": "emulator error"},
                               [("x-amzn-ErrorType", "InternalFailure")], content_type=JSON_11)
 
-    # --- Pinpoint (restJson1) --------------------------------------------------------------
+    # --- Pinpoint and Customer Profiles (restJson1) ---------------------------------------
 
     def serve_pinpoint(self, environ, start_response, region):
-        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
-        if not raw_uri.startswith("/"):
-            raw_uri = urlsplit(raw_uri).path or "/"
-        raw_path = raw_uri.split("?", 1)[0]
-        raw = self.body(environ)
-        served_as = pinpoint_route(environ["REQUEST_METHOD"], raw_path)[0]
-        exchange = self.wire.exchange("pinpoint", None, environ, raw, served_as=served_as, prefer=PINPOINT_OPERATIONS)
-        return exchange.finish(self.answer_pinpoint(environ, raw_path, raw, region,
-                                                    exchange.start_response(start_response)))
-
-    def answer_pinpoint(self, environ, raw_path, raw, region, start_response):
-        """The restJson1 answer to one Pinpoint call (serve_pinpoint checks it)."""
-        try:
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                raise ServiceError("BadRequestException", "Request body is not valid JSON", 400) from None
-            status, out = self.pinpoint.handle(environ["REQUEST_METHOD"], raw_path, body, region,
-                                               environ.get("QUERY_STRING", ""))
-            return self.reply(start_response, status, out)
-        except ServiceError as e:
-            return self.reply(start_response, e.status, {"Message": e.message, "RequestID": str(uuid.uuid4())},
-                              [("x-amzn-ErrorType", e.code)])
-        except Exception as e:  # noqa: BLE001
-            LOG.error("pinpoint: internal error: %s", where(e))
-            return self.reply(start_response, 500, {"Message": "emulator error", "RequestID": str(uuid.uuid4())},
-                              [("x-amzn-ErrorType", "InternalServerErrorException")])
-
-    # --- Customer Profiles (restJson1) -----------------------------------------------------
+        # Pinpoint's error shapes carry Message and RequestID.
+        return self.serve_rest_json(environ, start_response, region, "pinpoint", pinpoint_route,
+                                    PINPOINT_OPERATIONS, self.pinpoint.handle, with_request_id=True,
+                                    internal_code="InternalServerErrorException")
 
     def serve_customer_profiles(self, environ, start_response, region):
+        # The model's error shapes have one member, Message.
+        return self.serve_rest_json(environ, start_response, region, "customer-profiles",
+                                    customer_profiles_route, CUSTOMER_PROFILES_OPERATIONS,
+                                    self.customer_profiles.handle, with_request_id=False,
+                                    internal_code="InternalServerException")
+
+    def serve_rest_json(self, environ, start_response, region, service, route, operations, handle,
+                        with_request_id, internal_code):
+        """One restJson1 call: the raw path as sent (segments decoded once, by the service), the
+        answer checked against the service's model by the wire check."""
         raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
         if not raw_uri.startswith("/"):
             raw_uri = urlsplit(raw_uri).path or "/"
         raw_path = raw_uri.split("?", 1)[0]
         raw = self.body(environ)
-        served_as = customer_profiles_route(environ["REQUEST_METHOD"], raw_path)[0]
-        exchange = self.wire.exchange("customer-profiles", None, environ, raw, served_as=served_as,
-                                      prefer=CUSTOMER_PROFILES_OPERATIONS)
-        return exchange.finish(self.answer_customer_profiles(environ, raw_path, raw, region,
-                                                             exchange.start_response(start_response)))
+        served_as = route(environ["REQUEST_METHOD"], raw_path)[0]
+        exchange = self.wire.exchange(service, None, environ, raw, served_as=served_as, prefer=operations)
+        start_response = exchange.start_response(start_response)
 
-    def answer_customer_profiles(self, environ, raw_path, raw, region, start_response):
-        """The restJson1 answer to one Customer Profiles call (serve_customer_profiles checks it).
-        The model's error shapes have one member, Message."""
+        def error(message):
+            return {"Message": message, "RequestID": str(uuid.uuid4())} if with_request_id else {"Message": message}
+
         try:
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 raise ServiceError("BadRequestException", "Request body is not valid JSON", 400) from None
-            status, out = self.customer_profiles.handle(environ["REQUEST_METHOD"], raw_path, body, region,
-                                                        environ.get("QUERY_STRING", ""))
-            return self.reply(start_response, status, out)
+            status, out = handle(environ["REQUEST_METHOD"], raw_path, body, region, environ.get("QUERY_STRING", ""))
+            answer = self.reply(start_response, status, out)
         except ServiceError as e:
-            return self.reply(start_response, e.status, {"Message": e.message}, [("x-amzn-ErrorType", e.code)])
+            answer = self.reply(start_response, e.status, error(e.message), [("x-amzn-ErrorType", e.code)])
         except Exception as e:  # noqa: BLE001
-            LOG.error("customer-profiles: internal error: %s", where(e))
-            return self.reply(start_response, 500, {"Message": "emulator error"},
-                              [("x-amzn-ErrorType", "InternalServerException")])
+            LOG.error("%s: internal error: %s", service, where(e))
+            answer = self.reply(start_response, 500, error("emulator error"), [("x-amzn-ErrorType", internal_code)])
+        return exchange.finish(answer)
 
     # --- S3 faults (restXml) ---------------------------------------------------------------
 
