@@ -38,6 +38,15 @@ A job-level rule makes Personalize deletion jobs created while it stands end FAI
     {"service": "personalize", "fail_job": {"datasetGroupArn": "..." (optional), "reason": "..."},
      "times": null}
 
+Likewise, Personalize solution versions created (CreateSolutionVersion) while a `fail_training` rule
+stands end CREATE FAILED with the reason, and campaign updates (UpdateCampaign) started while a
+`fail_campaign_update` rule stands end CREATE FAILED (personalize_models.py):
+
+    {"service": "personalize", "fail_training": {"solutionArn" | "datasetGroupArn": "..." (optional),
+     "reason": "..."}, "times": 1}
+    {"service": "personalize", "fail_campaign_update": {"campaignArn" | "solutionArn" |
+     "datasetGroupArn": "..." (optional), "reason": "..."}}
+
 The call log holds one entry per Personalize/Pinpoint/Customer Profiles API call, one per S3 call a
 rule fired on, and one per Step Functions status-change event delivery (events.py); never a user ID.
 """
@@ -94,6 +103,9 @@ SERVICE_STATUS = {
 }
 
 SERVICES = ("personalize", "pinpoint", "customer-profiles", "s3")
+# Rules that decide how a Personalize resource created while they stand ends, and what they match on.
+OUTCOME_RULES = {"fail_job": ("datasetGroupArn",), "fail_training": ("datasetGroupArn", "solutionArn"),
+                 "fail_campaign_update": ("datasetGroupArn", "solutionArn", "campaignArn")}
 CUSTOMER_PROFILES_MATCH_KEYS = ("domainName",)
 S3_MATCH_KEYS = ("bucket", "key_prefix")
 
@@ -174,7 +186,7 @@ class ServiceError(Exception):
 
 class Rule:
     FIELDS = ("service", "operation", "error", "status", "message", "times", "probability",
-              "latency_ms", "match", "fail_job")
+              "latency_ms", "match", "fail_job", "fail_training", "fail_campaign_update")
 
     def __init__(self, spec: dict):
         unknown = set(spec) - set(self.FIELDS)
@@ -192,10 +204,23 @@ class Rule:
         self.latency_ms = float(spec.get("latency_ms") or 0)
         self.match = dict(spec.get("match") or {})
         self.fail_job = spec.get("fail_job")
-        if self.fail_job is not None and self.service != "personalize":
-            raise ValueError("fail_job rules are for service 'personalize'")
-        if self.fail_job is None and not self.error and not self.latency_ms:
-            raise ValueError("a fault rule needs 'error', 'latency_ms' or 'fail_job'")
+        self.fail_training = spec.get("fail_training")
+        self.fail_campaign_update = spec.get("fail_campaign_update")
+        outcomes = [k for k in OUTCOME_RULES if spec.get(k) is not None]
+        if outcomes and self.service != "personalize":
+            raise ValueError(f"{outcomes[0]} rules are for service 'personalize'")
+        if len(outcomes) > 1:
+            raise ValueError(f"a fault rule has one of {list(OUTCOME_RULES)}, not {outcomes}")
+        for k in outcomes:
+            if not isinstance(spec[k], dict):
+                raise ValueError(f"{k} must be an object")
+            odd = set(spec[k]) - set(OUTCOME_RULES[k]) - {"reason"}
+            if odd:
+                raise ValueError(f"{k} matches on {list(OUTCOME_RULES[k])} only, not {sorted(odd)}")
+        self.outcome = outcomes[0] if outcomes else None
+        if self.outcome is None and not self.error and not self.latency_ms:
+            raise ValueError("a fault rule needs 'error', 'latency_ms', 'fail_job', 'fail_training' or "
+                             "'fail_campaign_update'")
         if self.service == "s3":
             if self.operation is not None and self.operation not in S3_OPERATIONS:
                 raise ValueError(f"unknown S3 operation {self.operation!r}; one of {sorted(S3_OPERATIONS)}")
@@ -269,7 +294,7 @@ class Faults:
         """The first call-level rule that fires for this call (one of its `times` is used)."""
         with self.lock:
             for r in self.rules:
-                if r.service != service or r.fail_job is not None:
+                if r.service != service or r.outcome is not None:
                     continue
                 if r.operation and r.operation != operation:
                     continue
@@ -298,6 +323,23 @@ class Faults:
                         continue
                     r.times -= 1
                 return r.fail_job.get("reason") or "Simulated failure (injected by the emulator)"
+        return None
+
+    def outcome_failure(self, kind: str, attrs: dict) -> str | None:
+        """The failureReason a resource created now must end with, if a `kind` rule
+        ("fail_training", "fail_campaign_update") matching `attrs` stands (one of its times is used)."""
+        with self.lock:
+            for r in self.rules:
+                spec = getattr(r, kind)
+                if spec is None:
+                    continue
+                if any(spec.get(k) is not None and spec[k] != attrs.get(k) for k in OUTCOME_RULES[kind]):
+                    continue
+                if r.times is not None:
+                    if r.times <= 0:
+                        continue
+                    r.times -= 1
+                return spec.get("reason") or "Simulated failure (injected by the emulator)"
         return None
 
     def log(self, service: str, operation: str, status: int, attrs: dict, error: str | None = None,
