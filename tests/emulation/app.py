@@ -21,6 +21,30 @@ Control API (plain JSON, no auth):
     POST /_emulator/personalize/records          {"datasetGroupArn", "records": {user: n}} (adds)
     GET  /_emulator/personalize/records?datasetGroupArn=...   -> {"records": {user: n}}
     GET  /_emulator/personalize/jobs             -> {"jobs": [DataDeletionJob...]}
+    Personalize model resources (personalize_models.py; every POST answers the new ARN(s)):
+    GET|POST /_emulator/personalize/models/config {"training_pending_seconds": 1, "training_seconds": 2,
+                                                  "training_hours": 1.5, "campaign_update_seconds": 1}
+    POST /_emulator/personalize/datasets         {"datasetGroupArn", "datasetType"} -> {"datasetArn"}
+    POST /_emulator/personalize/import-jobs      {"datasetArn", "dataLocation", "seconds"?: 0, "fail"?,
+                                                  "name"?} -> {"datasetImportJobArn"}
+    POST /_emulator/personalize/export-jobs      {"datasetArn", "path", "seconds"?, "fail"?, "name"?}
+                                                  -> {"datasetExportJobArn"}
+    POST /_emulator/personalize/solutions        {"datasetGroupArn", "name", "fail"?: reason, "recipeArn"?,
+                                                  "performAutoTraining"?} -> {"solutionArn",
+                                                  "solutionVersionArn"} (an ACTIVE first version)
+    POST /_emulator/personalize/campaigns        {"solutionVersionArn", "name", "syncWithLatestSolutionVersion"?:
+                                                  false, "minProvisionedTPS"?: 1} -> {"campaignArn"}
+    POST /_emulator/personalize/recommenders     {"datasetGroupArn", "name", "recipeArn"?} -> {"recommenderArn"}
+    POST /_emulator/personalize/batch-inference-jobs  {"solutionVersionArn", "input", "output", "seconds"?,
+                                                  "fail"?, "name"?} -> {"batchInferenceJobArn"}
+    POST /_emulator/personalize/batch-segment-jobs    (the same) -> {"batchSegmentJobArn"}
+    POST /_emulator/personalize/event-trackers   {"datasetGroupArn", "name"} -> {"eventTrackerArn"}
+    GET  /_emulator/personalize/models?datasetGroupArn=...  -> {"solutions": [{"solutionArn", "name",
+                                                  "versions": [{"solutionVersionArn", "status", "trainingMode",
+                                                  "tags", "trainedOn": [user ids] | null, ...}], "campaigns":
+                                                  [{"campaignArn", "solutionVersionArn", "latestCampaignUpdate",
+                                                  ...}]}], "recommenders": [..], "calls"|"attempts":
+                                                  {"CreateSolutionVersion": n, "UpdateCampaign": n}}
     GET|POST /_emulator/pinpoint/config          {"rate": float|null, "burst": int, "latency_ms": int,
                                                   "operations": [..]|null}
     POST /_emulator/pinpoint/apps                {"name", "id"?, "region"?} -> ApplicationResponse
@@ -433,6 +457,10 @@ class Emulator:
             return 200, {"records": self.personalize.get_records(query["datasetGroupArn"])}
         if route == "personalize/jobs":
             return 200, {"jobs": self.personalize.list_jobs()}
+        if route.startswith("personalize/"):
+            answer = self.personalize.models.control(post, route[len("personalize/"):], query, body)
+            if answer is not None:
+                return answer
         if route == "pinpoint/config":
             return 200, (self.pinpoint.configure(body) if post else self.pinpoint.config())
         if route == "pinpoint/apps" and post:

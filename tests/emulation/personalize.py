@@ -1,8 +1,10 @@
 """Amazon Personalize data deletion jobs (awsJson1_1, X-Amz-Target: AmazonPersonalize.<Op>).
 
 Operations: CreateDataDeletionJob, DescribeDataDeletionJob, ListDataDeletionJobs,
-CreateDatasetGroup, DescribeDatasetGroup, ListDatasetGroups. Any other operation is handed to
-moto (which knows Personalize schemas and nothing else).
+CreateDatasetGroup, DescribeDatasetGroup, ListDatasetGroups, and the model resources' (datasets,
+import/export jobs, solutions and versions, campaigns, recommenders, batch jobs, event trackers,
+tags: personalize_models.py, which this class delegates to). Any other operation is handed to moto
+(which knows Personalize schemas and nothing else).
 
 A job is PENDING for `pending_seconds`, IN_PROGRESS for `in_progress_seconds`, then COMPLETED or
 FAILED. Status is worked out from the creation time whenever the state is looked at (every API
@@ -58,6 +60,11 @@ class Personalize:
         self.lock = lock
         self.faults = faults
         self.read_csvs = read_csvs
+        from .personalize_models import OPERATIONS as MODEL_OPERATIONS  # here: that module imports
+        from .personalize_models import Models  # this one's helpers
+
+        self.models_operations = MODEL_OPERATIONS
+        self.models = Models(self)
         self.reset()
 
     # --- state -----------------------------------------------------------------------------
@@ -72,6 +79,7 @@ class Personalize:
             self.records: dict[str, dict[str, int]] = {}
             self.jobs: dict[str, dict] = {}  # ARN -> job, in creation order
             self.job_names: dict[tuple[str, str], str] = {}  # (region, name) -> ARN
+            self.models.reset()
 
     def configure(self, cfg: dict) -> dict:
         with self.lock:
@@ -125,11 +133,13 @@ class Personalize:
     # --- the wire API ----------------------------------------------------------------------
 
     def handles(self, operation: str) -> bool:
-        return operation in OPERATIONS
+        return operation in OPERATIONS or operation in self.models_operations
 
     invalid = staticmethod(invalid)
 
     def handle(self, operation: str, body: dict, region: str) -> dict:
+        if operation in self.models_operations:
+            return self.handle_models(operation, body, region)
         attrs = {k: body[k] for k in ("datasetGroupArn", "jobName") if isinstance(body.get(k), str)}
         if isinstance(body.get("dataDeletionJobArn"), str):
             with self.lock:
@@ -149,6 +159,27 @@ class Personalize:
             self.faults.log("personalize", operation, 200, attrs)
             return out
         except ServiceError as e:
+            self.faults.log("personalize", operation, e.status, attrs, error=e.code, injected=e.injected)
+            LOG.info("personalize %s -> %s %s", operation, e.status, e.code)
+            raise
+
+    def handle_models(self, operation: str, body: dict, region: str) -> dict:
+        """A model resource call: fault rules match the ARNs it names and their parents'."""
+        attrs = self.models.attrs(body)
+        try:
+            rule = self.faults.take("personalize", operation, attrs)
+            if rule is not None:
+                rule.fire()
+            with self.lock:
+                self.advance()
+                out = self.models.handle(operation, body, region)
+            if operation == "CreateSolutionVersion":
+                attrs["solutionVersionArn"] = out["solutionVersionArn"]
+            self.models.count(operation, attrs, ok=True)
+            self.faults.log("personalize", operation, 200, attrs)
+            return out
+        except ServiceError as e:
+            self.models.count(operation, attrs, ok=False)
             self.faults.log("personalize", operation, e.status, attrs, error=e.code, injected=e.injected)
             LOG.info("personalize %s -> %s %s", operation, e.status, e.code)
             raise
@@ -258,16 +289,27 @@ class Personalize:
     # --- time ------------------------------------------------------------------------------
 
     def advance(self, now: float | None = None):
-        """Move every unfinished job to the status it has now (call with the lock held)."""
+        """Move every unfinished job and model resource to the status it has now (call with the
+        lock held). Transitions run in the order of their times, so that a training that started
+        after a deletion job completed does not see the deleted users, and one that started
+        before does (at equal times the deletion job comes first)."""
         now = time.time() if now is None else now
+        events = []
         for job in self.jobs.values():
             if job["status"] in ("COMPLETED", "FAILED"):
                 continue
             if now >= job["_ends"]:
-                self._finish(job)
+                events.append((job["_ends"], 0, lambda job=job: self._finish(job)))
             elif now >= job["_starts"] and job["status"] == "PENDING":
-                job["status"] = "IN_PROGRESS"
-                job["lastUpdatedDateTime"] = job["_starts"]
+                events.append((job["_starts"], 0, lambda job=job: self._start(job)))
+        events.extend(self.models.due(now))
+        for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
+            action()
+
+    @staticmethod
+    def _start(job: dict):
+        job["status"] = "IN_PROGRESS"
+        job["lastUpdatedDateTime"] = job["_starts"]
 
     def tick(self):
         with self.lock:
