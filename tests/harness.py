@@ -348,6 +348,64 @@ class Stack:
         q = urllib.request.quote(dataset_group_arn, safe="")
         return self.control("GET", f"personalize/records?datasetGroupArn={q}")["records"]
 
+    # --- Personalize model resources (tests/emulation/personalize_models.py) ---------------
+    # Seeded through the control API; the workflow sees them through the real List/Describe calls.
+
+    def personalize_models_config(self, **cfg) -> dict:
+        """training_pending_seconds, training_seconds, training_hours, campaign_update_seconds
+        (defaults 1, 2, 1.5, 1; a reset restores them). Returns the whole configuration."""
+        return self.control("POST", "personalize/models/config", cfg)
+
+    def personalize_dataset(self, group: str, dataset_type: str) -> str:
+        return self.control("POST", "personalize/datasets",
+                            {"datasetGroupArn": group, "datasetType": dataset_type})["datasetArn"]
+
+    def personalize_import_job(self, dataset_arn: str, location: str, seconds: float = 0) -> str:
+        """CREATE IN_PROGRESS for `seconds` from now (0: ACTIVE at once), then ACTIVE."""
+        return self.control("POST", "personalize/import-jobs", {"datasetArn": dataset_arn, "dataLocation": location,
+                                                                 "seconds": seconds})["datasetImportJobArn"]
+
+    def personalize_export_job(self, dataset_arn: str, path: str, seconds: float = 0) -> str:
+        return self.control("POST", "personalize/export-jobs", {"datasetArn": dataset_arn, "path": path,
+                                                                 "seconds": seconds})["datasetExportJobArn"]
+
+    def personalize_solution(self, group: str, name: str, fail: str | None = None) -> tuple[str, str]:
+        """A solution with one ACTIVE version trained on the group's records now: (solution ARN,
+        version ARN). With `fail`, every later training of it ends CREATE FAILED with that reason."""
+        out = self.control("POST", "personalize/solutions", {"datasetGroupArn": group, "name": name, "fail": fail})
+        return out["solutionArn"], out["solutionVersionArn"]
+
+    def personalize_campaign(self, version_arn: str, name: str, sync: bool = False) -> str:
+        return self.control("POST", "personalize/campaigns", {"solutionVersionArn": version_arn, "name": name,
+                                                               "syncWithLatestSolutionVersion": sync})["campaignArn"]
+
+    def personalize_recommender(self, group: str, name: str) -> str:
+        return self.control("POST", "personalize/recommenders", {"datasetGroupArn": group, "name": name})["recommenderArn"]
+
+    def personalize_batch_inference_job(self, version_arn: str, input: str, output: str, seconds: float = 0) -> str:
+        return self.control("POST", "personalize/batch-inference-jobs", {
+            "solutionVersionArn": version_arn, "input": input, "output": output,
+            "seconds": seconds})["batchInferenceJobArn"]
+
+    def personalize_batch_segment_job(self, version_arn: str, input: str, output: str, seconds: float = 0) -> str:
+        return self.control("POST", "personalize/batch-segment-jobs", {
+            "solutionVersionArn": version_arn, "input": input, "output": output,
+            "seconds": seconds})["batchSegmentJobArn"]
+
+    def personalize_event_tracker(self, group: str, name: str) -> str:
+        return self.control("POST", "personalize/event-trackers", {"datasetGroupArn": group, "name": name})["eventTrackerArn"]
+
+    def personalize_models(self, group: str) -> dict:
+        """{"solutions": [{"solutionArn", "name", "versions": [{"solutionVersionArn", "status", "trainingMode",
+        "tags", "trainedOn" (user IDs; null until training starts), "creationDateTime", ...}] (oldest first),
+        "campaigns": [{"campaignArn", "solutionVersionArn", "latestCampaignUpdate", ...}]}], "recommenders",
+        "calls": {"CreateSolutionVersion": n, "UpdateCampaign": n} (answered 200), "attempts": (the same,
+        errors included)}."""
+        q = urllib.request.quote(group, safe="")
+        return self.control("GET", f"personalize/models?datasetGroupArn={q}")
+
+    # --- Pinpoint and Customer Profiles --------------------------------------------------
+
     def pinpoint_app(self, name: str) -> str:
         return self.client("pinpoint").create_app(CreateApplicationRequest={"Name": name})["ApplicationResponse"]["Id"]
 
