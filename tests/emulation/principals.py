@@ -397,7 +397,38 @@ def _personalize(op: str, body: dict, region: str) -> list[dict]:
         return [_check("personalize:DescribeDataDeletionJob", str(body.get("dataDeletionJobArn", "")))]
     if op == "ListDataDeletionJobs":
         return [_check("personalize:ListDataDeletionJobs", "*")]
-    return [_check(UNMAPPED, "*")]
+    return _personalize_models(op, body)
+
+
+# The model resource operations (personalize_models.py) -> the request member naming the resource
+# they act on. SAR "Amazon Personalize": each Describe* on its own resource type (a solution
+# version's ARN is solution/<name>/<id>: DescribeSolutionVersion's resource type is `solution`),
+# CreateSolutionVersion on the solution, UpdateCampaign on the campaign; every List* and the
+# tagging actions on no resource type ("*").
+_PERSONALIZE_MODEL_RESOURCE = {
+    "DescribeDataset": "datasetArn", "DescribeDatasetImportJob": "datasetImportJobArn",
+    "DescribeDatasetExportJob": "datasetExportJobArn", "DescribeSolution": "solutionArn",
+    "DescribeSolutionVersion": "solutionVersionArn", "CreateSolutionVersion": "solutionArn",
+    "DescribeCampaign": "campaignArn", "UpdateCampaign": "campaignArn", "DescribeRecommender": "recommenderArn",
+    "DescribeBatchInferenceJob": "batchInferenceJobArn", "DescribeBatchSegmentJob": "batchSegmentJobArn",
+    "DescribeEventTracker": "eventTrackerArn",
+}
+_PERSONALIZE_MODEL_ANY = frozenset({
+    "ListDatasets", "ListDatasetImportJobs", "ListDatasetExportJobs", "ListSolutions", "ListSolutionVersions",
+    "ListCampaigns", "ListRecommenders", "ListBatchInferenceJobs", "ListBatchSegmentJobs", "ListEventTrackers",
+    "TagResource", "UntagResource", "ListTagsForResource"})
+
+
+def _personalize_models(op: str, body: dict) -> list[dict]:
+    if op in _PERSONALIZE_MODEL_ANY:
+        return [_check(f"personalize:{op}", "*")]
+    field = _PERSONALIZE_MODEL_RESOURCE.get(op)
+    if field is None:
+        return [_check(UNMAPPED, "*")]
+    checks = [_check(f"personalize:{op}", str(body.get(field, "")))]
+    if op == "CreateSolutionVersion" and body.get("tags"):  # tags at creation: as CreateDataDeletionJob
+        checks.append(_check("personalize:TagResource", "*"))
+    return checks
 
 
 def _ssm(op: str, body: dict, region: str) -> list[dict]:

@@ -7,6 +7,7 @@ checks the pairs), and the signer is read from the access key.
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -110,3 +111,41 @@ def test_who_signed_is_read_from_the_access_key():
     key = r.key_for_role("arn:aws:iam::123456789012:role/sm")
     assert r.principal_of(key) == {"type": "role", "arn": "arn:aws:iam::123456789012:role/sm"}
     assert r.principal_of("AKIAOTHER")["type"] == "unattributed"
+
+
+PZ = "arn:aws:personalize:us-east-1:123456789012"
+
+
+@pytest.mark.parametrize("op,body,expected", [
+    ("CreateSolutionVersion", {"solutionArn": f"{PZ}:solution/s", "tags": [{"tagKey": "a", "tagValue": "b"}]},
+     [("personalize:CreateSolutionVersion", f"{PZ}:solution/s"), ("personalize:TagResource", "*")]),
+    ("DescribeSolutionVersion", {"solutionVersionArn": f"{PZ}:solution/s/0a1b2c3d"},
+     [("personalize:DescribeSolutionVersion", f"{PZ}:solution/s/0a1b2c3d")]),
+    ("UpdateCampaign", {"campaignArn": f"{PZ}:campaign/c", "solutionVersionArn": f"{PZ}:solution/s/0a1b2c3d"},
+     [("personalize:UpdateCampaign", f"{PZ}:campaign/c")]),
+    ("DescribeDataset", {"datasetArn": f"{PZ}:dataset/g/INTERACTIONS"},
+     [("personalize:DescribeDataset", f"{PZ}:dataset/g/INTERACTIONS")]),
+    ("DescribeDatasetImportJob", {"datasetImportJobArn": f"{PZ}:dataset-import-job/i"},
+     [("personalize:DescribeDatasetImportJob", f"{PZ}:dataset-import-job/i")]),
+    ("DescribeDatasetExportJob", {"datasetExportJobArn": f"{PZ}:dataset-export-job/e"},
+     [("personalize:DescribeDatasetExportJob", f"{PZ}:dataset-export-job/e")]),
+    ("DescribeSolution", {"solutionArn": f"{PZ}:solution/s"}, [("personalize:DescribeSolution", f"{PZ}:solution/s")]),
+    ("DescribeCampaign", {"campaignArn": f"{PZ}:campaign/c"}, [("personalize:DescribeCampaign", f"{PZ}:campaign/c")]),
+    ("DescribeRecommender", {"recommenderArn": f"{PZ}:recommender/r"},
+     [("personalize:DescribeRecommender", f"{PZ}:recommender/r")]),
+    ("DescribeBatchInferenceJob", {"batchInferenceJobArn": f"{PZ}:batch-inference-job/b"},
+     [("personalize:DescribeBatchInferenceJob", f"{PZ}:batch-inference-job/b")]),
+    ("DescribeBatchSegmentJob", {"batchSegmentJobArn": f"{PZ}:batch-segment-job/b"},
+     [("personalize:DescribeBatchSegmentJob", f"{PZ}:batch-segment-job/b")]),
+    ("DescribeEventTracker", {"eventTrackerArn": f"{PZ}:event-tracker/0a1b2c3d"},
+     [("personalize:DescribeEventTracker", f"{PZ}:event-tracker/0a1b2c3d")]),
+] + [(op, {}, [(f"personalize:{op}", "*")]) for op in (
+    "ListDatasets", "ListDatasetImportJobs", "ListDatasetExportJobs", "ListSolutions", "ListSolutionVersions",
+    "ListCampaigns", "ListRecommenders", "ListBatchInferenceJobs", "ListBatchSegmentJobs", "ListEventTrackers",
+    "TagResource", "UntagResource", "ListTagsForResource")])
+def test_personalize_model_operations_map_to_the_actions_the_sar_names(op, body, expected):
+    got = actions(environ("POST", "/", service="personalize", target=f"AmazonPersonalize.{op}",
+                          body=json.dumps(body).encode()))
+    assert got == expected
+    for action, resource_arn in got:
+        assert sar.problem(action, resource_arn) is None
