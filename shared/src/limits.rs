@@ -43,6 +43,21 @@ pub const DEFAULT_FUNCTION_TIMEOUT_SECONDS: u64 = 900;
 /// Default of `ReceiptLockDays`: how long a locked receipt is retained.
 pub const DEFAULT_RECEIPT_LOCK_DAYS: u64 = 365;
 
+/// Longest wait for a quiet dataset group before its deletion jobs (`QuiesceMaxWaitSeconds`):
+/// 6 hours, longer than a typical import or training.
+pub const DEFAULT_QUIESCE_MAX_WAIT_SECONDS: u64 = 21_600;
+/// Seconds between checks while waiting for a quiet dataset group.
+pub const DEFAULT_QUIESCE_POLL_SECONDS: u64 = 300;
+/// Seconds between checks of a retraining or campaign update (trainings take hours).
+pub const DEFAULT_MODEL_POLL_SECONDS: u64 = 600;
+/// Longest wait for the retraining after the deletion (2 days, as for a deletion job).
+pub const DEFAULT_MAX_MODEL_WAIT_SECONDS: u64 = 172_800;
+/// Most checks the models step makes in one phase (before, after): each adds about 9 events to
+/// the execution's history (Wait, Task, Choice), which holds at most 25,000
+/// ("Quotas related to state machine executions", Step Functions developer guide:
+/// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+pub const MAX_MODEL_POLLS: u32 = 600;
+
 /// Most shards one request is cut into: a shard is one child execution of the Pinpoint map, one
 /// progress object the finalize step reads, one entry of the manifest it holds in memory.
 pub const MAX_SHARDS: u64 = 10_000;

@@ -124,6 +124,12 @@ impl RequestId {
         format!("{}pinpoint/manifest.json", self.work_folder(work_prefix))
     }
 
+    /// The request's models record: the check before its deletion jobs and the retraining after
+    /// them, per dataset group (no user ID: ARNs, states and S3 locations).
+    pub fn models_key(&self, work_prefix: &str) -> String {
+        format!("{}personalize/models.json", self.work_folder(work_prefix))
+    }
+
     /// Preparation's output, kept so a stopped execution can still be accounted for.
     pub fn prepared_key(&self, work_prefix: &str) -> String {
         format!("{}prepared.json", self.work_folder(work_prefix))

@@ -89,6 +89,76 @@ impl ObjectStore for S3Store {
         Ok(data.into_bytes().to_vec())
     }
 
+    async fn get_tagged(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, ErasureError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                return match from_sdk("GetObject", &e, true) {
+                    ErasureError::NotFound(_) => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let etag = out
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string();
+        let data =
+            out.body.collect().await.map_err(|_| {
+                ErasureError::Transient("GetObject: the body could not be read".into())
+            })?;
+        Ok(Some((data.into_bytes().to_vec(), etag)))
+    }
+
+    async fn put_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<bool, ErasureError> {
+        let req = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        let req = match expected {
+            None => req.if_none_match("*"),
+            Some(etag) => req.if_match(format!("\"{}\"", etag.trim_matches('"'))),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                use aws_sdk_s3::error::ProvideErrorMetadata;
+                let code = e.as_service_error().and_then(|se| se.code());
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                if matches!(
+                    code,
+                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                ) || matches!(status, Some(412 | 409))
+                {
+                    Ok(false)
+                } else {
+                    Err(from_sdk("PutObject", &e, true))
+                }
+            }
+        }
+    }
+
     async fn put(
         &self,
         bucket: &str,

@@ -4,10 +4,12 @@
 
 mod executions;
 mod jobs;
+mod models;
 mod store;
 mod target;
 
 pub use executions::MemoryExecutions;
 pub use jobs::MemoryJobs;
+pub use models::MemoryModels;
 pub use store::MemoryStore;
 pub use target::{Behaviour, FakeTarget};

@@ -51,6 +51,14 @@ pub struct MapRunOutput {
         skip_serializing_if = "Option::is_none"
     )]
     pub result_writer_details: Option<ResultWriterDetails>,
+    /// The error the models step (the retraining after the deletion jobs) ended with, when it
+    /// failed after its retries (the Personalize branch catches it so the other branch goes on).
+    #[serde(
+        rename = "modelsError",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub models_error: Option<CaughtError>,
 }
 
 /// Where a ResultWriter's manifest is.

@@ -2,11 +2,13 @@
 
 mod finalize;
 mod jobs;
+mod models;
 mod request;
 mod shards;
 
 pub use finalize::*;
 pub use jobs::*;
+pub use models::*;
 pub use request::*;
 pub use shards::*;
 
@@ -39,6 +41,12 @@ impl ForRequest for JobSpec {
 impl ForRequest for ShardSpec {
     fn request_id(&self) -> &RequestId {
         &self.request_id
+    }
+}
+
+impl ForRequest for ModelsInput {
+    fn request_id(&self) -> &RequestId {
+        &self.request().request_id
     }
 }
 

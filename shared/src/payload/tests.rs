@@ -140,6 +140,7 @@ fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() 
             bucket: "b".repeat(63),
             key: format!("work/{id}/results/{label}/{}/manifest.json", "u".repeat(36)),
         }),
+        models_error: None,
     };
     // Step Functions keeps an error name of up to 256 characters and a cause of up to 32,768
     // (HistoryEvent details, Step Functions API reference); control characters are escaped
@@ -160,7 +161,15 @@ fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() 
             receipt: S3Ref { bucket: "b".repeat(63), key: format!("receipts/erasure-{id}-{}.json", "r".repeat(39)) },
         },
     });
-    let bytes = serde_json::to_vec(&state).unwrap().len();
+    // The other way an error travels: the Personalize branch caught the models step's error,
+    // so the Parallel state succeeded (no `error`) and the jobs map's output carries it.
+    let mut caught = state.clone();
+    caught["error"] = serde_json::Value::Null;
+    caught["results"][0]["modelsError"] = serde_json::to_value(&error).unwrap();
+    let bytes = serde_json::to_vec(&state)
+        .unwrap()
+        .len()
+        .max(serde_json::to_vec(&caught).unwrap().len());
     assert!(
         bytes < STATE_PAYLOAD_BYTES,
         "{bytes} bytes: over the 256 KiB cap"

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod models;
 mod rules;
 use rules::{decide, personalize_entry, pinpoint_entries, profiles_entries};
 
@@ -177,6 +178,11 @@ pub struct Receipt {
     /// Every Customer Profiles domain (absent from version 2 receipts).
     #[serde(default)]
     pub customer_profiles: Vec<CustomerProfilesEntry>,
+    /// Every dataset group's models: what ran on it before and during the deletion, what was
+    /// retrained after it, and the S3 locations this workflow does not erase (absent from
+    /// receipts written before retraining was added).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub personalize_models: Vec<models::GroupModels>,
     /// The AWS account erased in (absent from version 2 receipts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -251,6 +257,8 @@ pub struct Findings {
     pub jobs: Vec<JobItem>,
     /// Every shard, in the order of the shard manifest.
     pub shards: Vec<ShardItem>,
+    /// Every dataset group's models: the check before the jobs, the retraining after them.
+    pub models: Vec<models::GroupModels>,
 }
 
 impl Receipt {
@@ -279,9 +287,9 @@ impl Receipt {
             rejections: stats.rejections.clone(),
             rejection_code: prepared.and_then(|p| p.reason_code.clone()),
         };
-        let (jobs, shards) = match found {
-            Some(f) => (f.jobs.as_slice(), f.shards.as_slice()),
-            None => (&[][..], &[][..]),
+        let (jobs, shards, groups) = match found {
+            Some(f) => (f.jobs.as_slice(), f.shards.as_slice(), f.models.as_slice()),
+            None => (&[][..], &[][..], &[][..]),
         };
         let personalize: Vec<PersonalizeEntry> = jobs.iter().map(personalize_entry).collect();
         let pinpoint = pinpoint_entries(shards, &deployment.application_ids);
@@ -296,6 +304,7 @@ impl Receipt {
             &personalize,
             &pinpoint,
             &customer_profiles,
+            groups,
         );
         Receipt {
             schema_version: SCHEMA_VERSION.into(),
@@ -307,6 +316,7 @@ impl Receipt {
             personalize,
             pinpoint,
             customer_profiles,
+            personalize_models: groups.to_vec(),
             account: deployment.account.clone(),
             region: deployment.region.clone(),
             evidence: None,

@@ -1,5 +1,6 @@
 //! The rules of the receipt: each job's and destination's entry, and the outcome.
 
+use super::models::{ActivityKind, GroupModels, ModelsStatus};
 use std::collections::BTreeMap;
 
 use super::{CustomerProfilesEntry, Outcome, PersonalizeEntry, PinpointEntry};
@@ -149,6 +150,7 @@ pub(super) fn decide(
     personalize: &[PersonalizeEntry],
     pinpoint: &[PinpointEntry],
     profiles: &[CustomerProfilesEntry],
+    models: &[GroupModels],
 ) -> (Outcome, Option<String>) {
     let Some(prepared) = &input.prepared else {
         let why = input
@@ -258,6 +260,7 @@ pub(super) fn decide(
             ));
         }
     }
+    reasons.extend(models_reasons(models, &failed_jobs));
     if reasons.is_empty() {
         return (Outcome::Completed, None);
     }
@@ -273,4 +276,45 @@ pub(super) fn decide(
         Outcome::Partial
     };
     (outcome, Some(reasons.join("; ")))
+}
+
+/// Why a dataset group's models keep the request from COMPLETED: a retraining that failed or
+/// did not finish (when retraining is on), or an import that ran while the deletion job did
+/// ("If any training or import occurs, we can't guarantee that the users' data will be deleted
+/// from models", "Deleting users", https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html).
+/// A group whose deletion job failed is already accounted for by the jobs.
+fn models_reasons(models: &[GroupModels], failed_jobs: &[&PersonalizeEntry]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for g in models {
+        let job_failed = failed_jobs
+            .iter()
+            .any(|j| j.dataset_group_arn == g.dataset_group_arn);
+        let why = g.reason.as_deref().unwrap_or("no reason recorded");
+        match g.status {
+            ModelsStatus::Failed | ModelsStatus::InProgress => reasons.push(format!(
+                "the models of dataset group {} were not retrained: {why}",
+                g.dataset_group_arn
+            )),
+            ModelsStatus::NotStarted if !job_failed => reasons.push(format!(
+                "the models of dataset group {} were not retrained: {why}",
+                g.dataset_group_arn
+            )),
+            _ => {}
+        }
+        let imports = g
+            .concurrent_activity
+            .iter()
+            .chain(g.preflight.iter().flat_map(|p| p.still_running.iter()))
+            .filter(|a| a.kind == ActivityKind::DatasetImport)
+            .count();
+        if imports > 0 {
+            reasons.push(format!(
+                "{imports} dataset import job(s) ran on dataset group {} while its deletion \
+                 job did: deletion from its data and models is not guaranteed; run the request \
+                 again",
+                g.dataset_group_arn
+            ));
+        }
+    }
+    reasons
 }

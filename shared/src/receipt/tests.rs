@@ -86,7 +86,11 @@ fn job(status: JobState, reason: Option<&str>) -> JobItem {
 }
 
 fn found(jobs: Vec<JobItem>, shards: Vec<ShardItem>) -> Findings {
-    Findings { jobs, shards }
+    Findings {
+        jobs,
+        shards,
+        models: Vec::new(),
+    }
 }
 
 fn shard(app: &str, processed: u64, failed: u64) -> ShardItem {

@@ -4,5 +4,6 @@ pub mod check_job;
 pub mod create_job;
 pub mod erase;
 pub mod finalize;
+pub mod models;
 pub mod prepare;
 pub mod start;

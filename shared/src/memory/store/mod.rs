@@ -140,6 +140,36 @@ impl ObjectStore for MemoryStore {
         self.get_now(bucket, key).ok_or_else(|| not_found(key))
     }
 
+    async fn get_tagged(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, ErasureError> {
+        self.call("GetObject")?;
+        Ok(self.with(|s| {
+            current(s, bucket, key).and_then(|v| v.body.clone().map(|b| (b, v.id.clone())))
+        }))
+    }
+
+    async fn put_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<bool, ErasureError> {
+        self.call("PutObject")?;
+        Ok(self.with(|s| {
+            // A version's ID stands for its ETag here.
+            let now = current(s, bucket, key).map(|v| v.id.clone());
+            if now.as_deref() != expected {
+                return false;
+            }
+            push(s, bucket, key, Some(body), None);
+            true
+        }))
+    }
+
     async fn put(
         &self,
         bucket: &str,

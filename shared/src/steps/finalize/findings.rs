@@ -15,6 +15,7 @@ use crate::payload::{
     CaughtError, JobItem, JobRef, JobSpec, JobStatus, MapRunOutput, Prepared, ShardItem, ShardSpec,
 };
 use crate::ports::{DeletionJobs, ObjectStore};
+use crate::receipt::models::{GroupModels, ModelsRecord, ModelsStatus, RetrainMode};
 use crate::receipt::Findings;
 use crate::shard_progress;
 
@@ -51,7 +52,17 @@ pub async fn gather(
             Some(out) => read_results(store, out, true).await?,
             None => Vec::new(),
         };
+        let mut groups: Vec<String> = Vec::new();
+        for s in &specs {
+            if !groups.contains(&s.dataset_group_arn) {
+                groups.push(s.dataset_group_arn.clone());
+            }
+        }
         found.jobs = jobs(deletion_jobs, id, specs, &exported).await?;
+        let key = id.models_key(scope.work_prefix);
+        let record = crate::steps::models::read_record(store, &plan.manifest.bucket, &key).await?;
+        let error = maps.first().and_then(|m| m.models_error.as_ref());
+        found.models = models(record, &groups, error);
     }
     if let Some(plan) = prepared.shards.as_ref().filter(|_| scope.destinations) {
         let specs: Vec<ShardSpec> =
@@ -71,6 +82,45 @@ pub async fn gather(
         .await?;
     }
     Ok(found)
+}
+
+/// Every dataset group's models as the models step recorded them; a group it never reached,
+/// or left unfinished (the execution ended first), says so.
+fn models(
+    mut record: ModelsRecord,
+    groups: &[String],
+    error: Option<&CaughtError>,
+) -> Vec<GroupModels> {
+    let cause = error
+        .map(|e| format!(" ({}: {})", e.error, e.cause))
+        .unwrap_or_default();
+    groups
+        .iter()
+        .map(|arn| {
+            let at = record.groups.iter().position(|g| &g.dataset_group_arn == arn);
+            let mut g = match at {
+                Some(i) => record.groups.swap_remove(i),
+                None => {
+                    let mut fresh = ModelsRecord::default();
+                    let g = fresh.group(arn, RetrainMode::Full);
+                    g.status = ModelsStatus::NotStarted;
+                    g.reason = Some(format!(
+                        "the workflow ended before the models step reached this dataset group{cause}"
+                    ));
+                    return g.clone();
+                }
+            };
+            if g.status == ModelsStatus::InProgress {
+                let pending = if g.jobs_completed_at.is_none() {
+                    "the workflow ended before the retraining started"
+                } else {
+                    "the workflow ended before the retraining finished"
+                };
+                g.reason = Some(format!("{pending}{cause}"));
+            }
+            g
+        })
+        .collect()
 }
 
 /// Every job of the manifest: its last check from the child's output; for a child that failed

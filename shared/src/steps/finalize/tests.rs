@@ -6,6 +6,7 @@ use super::*;
 use crate::clock::epoch_rfc3339;
 use sha2::{Digest, Sha256};
 
+mod models;
 mod profiles;
 mod world;
 use crate::memory::Behaviour;

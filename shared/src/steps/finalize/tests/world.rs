@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::error::ErasureError;
-use crate::memory::{FakeTarget, MemoryJobs, MemoryStore};
+use crate::memory::{FakeTarget, MemoryJobs, MemoryModels, MemoryStore};
 use crate::naming::RequestId;
 use crate::pacing::Budget;
 use crate::payload::{
@@ -12,16 +12,18 @@ use crate::payload::{
     Prepared, RequestObject, ShardSpec,
 };
 use crate::ports::{Lock, LockMode, TargetKind};
+use crate::receipt::models::RetrainMode;
 use crate::receipt::{Deployment, Receipt};
 use crate::request_csv::BadRowPolicy;
 use crate::split::SplitLimits;
 use crate::steps::finalize::{handle, FinalizeConfig, Services};
-use crate::steps::{check_job, create_job, erase, prepare};
+use crate::steps::{check_job, create_job, erase, models, prepare};
 use crate::user_hash::UserHasher;
 
 pub(super) const BUCKET: &str = "b";
 pub(super) const REQUEST: &str = "requests/r.csv";
 pub(super) const LOCK_DAYS: u64 = 30;
+pub(super) const GROUP: &str = "arn:dsg/one";
 
 pub(super) fn user(i: usize) -> String {
     format!("final-user-{i:03}")
@@ -55,6 +57,8 @@ pub(super) fn cfg() -> FinalizeConfig {
 pub(super) struct World {
     pub(super) store: MemoryStore,
     pub(super) jobs: MemoryJobs,
+    /// The dataset group's models (none unless a test adds a solution).
+    pub(super) models: MemoryModels,
     pub(super) target: FakeTarget,
     /// A Customer Profiles domain beside the Pinpoint application, when the test adds one.
     pub(super) profiles: Option<FakeTarget>,
@@ -66,9 +70,12 @@ impl World {
         let store = MemoryStore::default();
         let version = store.insert(BUCKET, REQUEST, body.to_vec());
         let target = FakeTarget::new("app");
+        let models = MemoryModels::default();
+        models.group(GROUP);
         World {
             store,
             jobs: MemoryJobs::default(),
+            models,
             target,
             profiles: None,
             input: ExecutionInput {
@@ -136,12 +143,51 @@ impl World {
                 shard_users: 10,
             },
             policy: BadRowPolicy::RejectFile,
-            dataset_group_arns: vec!["arn:dsg/one".into()],
+            dataset_group_arns: vec![GROUP.into()],
             shard_concurrency: 2,
         };
         prepare::handle(&cfg, &self.store, Some(&hasher()), self.input.clone())
             .await
             .expect("prepared")
+    }
+
+    /// The models step: the check before the jobs (`preflight`) or the retraining after them,
+    /// run until it has nothing more to wait for (the test's models end their trainings and
+    /// updates between looks).
+    pub(super) async fn run_models(&self, prepared: &Prepared, preflight: bool) {
+        let cfg = models::ModelsConfig {
+            work_prefix: "work/".into(),
+            dataset_group_arns: vec![GROUP.into()],
+            quiesce: models::QuiescePolicy::Wait,
+            quiesce_max_wait_seconds: 3600,
+            quiesce_poll_seconds: 1,
+            retrain: RetrainMode::Full,
+            poll_seconds: 1,
+            max_wait_seconds: 3600,
+        };
+        let input = if preflight {
+            crate::payload::ModelsInput::Preflight {
+                request: self.input.request.clone(),
+            }
+        } else {
+            crate::payload::ModelsInput::Retrain {
+                request: self.input.request.clone(),
+                jobs: prepared.jobs.clone(),
+            }
+        };
+        self.models
+            .set_now(time::OffsetDateTime::now_utc().unix_timestamp() + 5);
+        for _ in 0..10 {
+            let step = models::handle(&cfg, &self.store, &self.jobs, &self.models, input.clone())
+                .await
+                .expect("the models step");
+            if step.done {
+                return;
+            }
+            self.models.finish_trainings();
+            self.models.finish_updates();
+        }
+        panic!("the models step never finished");
     }
 
     /// Creates every job and polls it until it ends.
@@ -223,7 +269,9 @@ impl World {
     /// The whole workflow, then finalisation.
     pub(super) async fn run(&self) -> Result<FinalizeOutput, ErasureError> {
         let prepared = self.prepare().await;
+        self.run_models(&prepared, true).await;
         self.run_jobs().await;
+        self.run_models(&prepared, false).await;
         self.run_shards().await;
         self.finalize(prepared).await
     }

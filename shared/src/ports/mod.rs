@@ -91,6 +91,27 @@ pub trait ObjectStore: Sync {
         key: &str,
     ) -> impl Future<Output = Result<Vec<u8>, ErasureError>> + Send;
 
+    /// The current version of an object with its ETag (without quotes); `None` when there is
+    /// none.
+    fn get_tagged(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, ErasureError>> + Send;
+
+    /// Writes a small JSON record only if it is as the caller last saw it: absent (`expected`
+    /// `None`: If-None-Match `*`) or at this ETag (If-Match). `Ok(false)`: someone else wrote it
+    /// first ("Add preconditions to S3 operations with conditional requests", S3 User Guide:
+    /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html; a failed
+    /// condition answers 412 Precondition Failed, a concurrent conditional write 409).
+    fn put_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<bool, ErasureError>> + Send;
+
     /// Writes an object, locked when `lock` is given.
     fn put(
         &self,
@@ -337,3 +358,6 @@ impl<T: ErasureTarget> ErasureTarget for &T {
         (**self).preview(user)
     }
 }
+
+mod models;
+pub use models::*;
