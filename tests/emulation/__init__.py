@@ -4,7 +4,9 @@
 
 - moto (in-process) for S3, Step Functions (with ASL execution on), Lambda, IAM, STS, ...;
   every Lambda invocation is forwarded to `--lambda-endpoint` (`cargo lambda watch`);
-- Amazon Personalize data deletion jobs (personalize.py);
+- Amazon Personalize data deletion jobs (personalize.py) and the model resources around them:
+  datasets, import/export jobs, solutions and versions, campaigns, recommenders, batch jobs,
+  event trackers (personalize_models.py);
 - Amazon Pinpoint applications and endpoints (pinpoint.py);
 - Amazon Connect Customer Profiles domains and profiles: search, delete, re-creation (customer_profiles.py);
 - Step Functions execution status-change events delivered to a Lambda function, as an

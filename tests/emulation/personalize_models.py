@@ -163,7 +163,8 @@ class Models:
         return group
 
     def _trained_on(self, group_arn: str) -> list[str]:
-        return sorted(u for u, n in self.p.records.get(group_arn, {}).items() if n > 0)
+        """The user IDs the group holds now (unsorted: view() sorts; this runs under the lock)."""
+        return [u for u, n in self.p.records.get(group_arn, {}).items() if n > 0]
 
     # --- seeding (control API) -------------------------------------------------------------
 
@@ -289,7 +290,8 @@ class Models:
         for s in self._in("solutions", group_arn, "datasetGroupArn", newest_first=False):
             versions = [{"solutionVersionArn": v["solutionVersionArn"], "status": v["status"],
                          "trainingMode": v["trainingMode"], "tags": dict(self.tags.get(v["solutionVersionArn"], {})),
-                         "trainedOn": v.get("_trainedOn"), "creationDateTime": v["creationDateTime"],
+                         "trainedOn": None if v.get("_trainedOn") is None else sorted(v["_trainedOn"]),
+                         "creationDateTime": v["creationDateTime"],
                          "lastUpdatedDateTime": v["lastUpdatedDateTime"],
                          **{k: v[k] for k in ("trainingHours", "failureReason") if k in v}}
                         for v in self._in("versions", s["solutionArn"], "solutionArn", newest_first=False)]
