@@ -72,7 +72,14 @@ def state_events(state: dict) -> int:
     if kind == "Task":
         return task_events(state)
     if kind == "Parallel":
-        return PARALLEL_EVENTS + sum(machine_events(b, {})[0] for b in state["Branches"])
+        # A branch's loops (the models step's checks before and after the deletion jobs) run at
+        # most MAX_MODEL_POLLS rounds each; a loop without a known bound fails below.
+        total = PARALLEL_EVENTS
+        for b in state["Branches"]:
+            looped = cycles(b["States"])
+            rounds = {"polls": rust_constants()["MAX_MODEL_POLLS"]} if looped else {}
+            total += branch_events(b, rounds)
+        return total
     if kind == "Map":
         mode = (state.get("ItemProcessor") or {}).get("ProcessorConfig", {}).get("Mode", "INLINE")
         if mode != "DISTRIBUTED":
@@ -117,6 +124,17 @@ def machine_events(machine: dict, rounds: dict[str, int]) -> tuple[int, set[str]
     for name, s in states.items():
         total += state_events(s) * (n_rounds if name in looped else 1)
     return total, looped
+
+
+def branch_events(machine: dict, rounds: dict[str, int]) -> int:
+    """A Parallel branch's worst case: every state once, each of its loops `rounds` times (every
+    loop of the branch is one of the models step's, bounded the same way)."""
+    states = machine["States"]
+    looped = cycles(states)
+    for name in looped:
+        assert any(states[n]["Type"] == "Task" and "PersonalizeModels" in states[n]["Resource"]
+                   for n in looped), f"a loop through {name} that is not the models step's"
+    return machine_events(machine, rounds)[0]
 
 
 @dataclass

@@ -132,6 +132,9 @@ def test_the_template_and_the_code_default_to_the_same_values():
         "CustomerProfilesDeleteRequestsPerSecond": "DEFAULT_PROFILES_DELETE_REQUESTS_PER_SECOND",
         "PacingHeadroom": "DEFAULT_PACING_HEADROOM",
         "ReceiptLockDays": "DEFAULT_RECEIPT_LOCK_DAYS",
+        "QuiesceMaxWaitSeconds": "DEFAULT_QUIESCE_MAX_WAIT_SECONDS",
+        "ModelPollSeconds": "DEFAULT_MODEL_POLL_SECONDS",
+        "MaxModelWaitSeconds": "DEFAULT_MAX_MODEL_WAIT_SECONDS",
     }
     consts = {name: float(value.replace("_", "")) for name, value in
               re.findall(r"pub const (\w+): \w+ = ([0-9_.]+);", limits.LIMITS_RS.read_text())}

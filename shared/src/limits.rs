@@ -52,11 +52,12 @@ pub const DEFAULT_QUIESCE_POLL_SECONDS: u64 = 300;
 pub const DEFAULT_MODEL_POLL_SECONDS: u64 = 600;
 /// Longest wait for the retraining after the deletion (2 days, as for a deletion job).
 pub const DEFAULT_MAX_MODEL_WAIT_SECONDS: u64 = 172_800;
-/// Most checks the models step makes in one phase (before, after): each adds about 9 events to
-/// the execution's history (Wait, Task, Choice), which holds at most 25,000
-/// ("Quotas related to state machine executions", Step Functions developer guide:
-/// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
-pub const MAX_MODEL_POLLS: u32 = 600;
+/// Most checks the models step makes in each of its two loops (before the jobs, after them):
+/// each round adds events to the parent execution's history (Wait, Task with its retries,
+/// Choice), which holds at most 25,000 ("Step Functions service quotas"); docs/LIMITS.md has
+/// the worst case. A check at most every MaxModelWaitSeconds / 300 keeps a 2-day wait to one
+/// check every 10 minutes.
+pub const MAX_MODEL_POLLS: u32 = 300;
 
 /// Most shards one request is cut into: a shard is one child execution of the Pinpoint map, one
 /// progress object the finalize step reads, one entry of the manifest it holds in memory.

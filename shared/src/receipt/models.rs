@@ -235,9 +235,12 @@ fn is_zero(n: &u64) -> bool {
 pub struct ModelsRecord {
     /// One entry per dataset group.
     pub groups: Vec<GroupModels>,
-    /// Status checks made so far (each adds events to the execution's history).
+    /// Checks made after the jobs so far (each adds events to the execution's history).
     #[serde(default)]
     pub polls: u32,
+    /// Checks made before the jobs so far.
+    #[serde(default)]
+    pub preflight_polls: u32,
     /// Whether the retraining step has finished.
     #[serde(default)]
     pub done: bool,

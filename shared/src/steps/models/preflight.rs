@@ -26,6 +26,8 @@ pub(super) async fn run(
 ) -> Result<ModelsStep, ErasureError> {
     let key = request.request_id.models_key(&cfg.work_prefix);
     let mut record = read_record(store, &request.bucket, &key).await?;
+    record.preflight_polls = record.preflight_polls.saturating_add(1);
+    let out_of_checks = record.preflight_polls >= crate::limits::MAX_MODEL_POLLS;
     let mut waiting = false;
     for group in &cfg.dataset_group_arns {
         let g = record.group(group, cfg.retrain);
@@ -69,7 +71,7 @@ pub(super) async fn run(
             "QUIET"
         } else if cfg.quiesce == QuiescePolicy::Proceed {
             "POLICY_PROCEED"
-        } else if p.waited_seconds >= cfg.quiesce_max_wait_seconds {
+        } else if p.waited_seconds >= cfg.quiesce_max_wait_seconds || out_of_checks {
             "MAX_WAIT_REACHED"
         } else {
             waiting = true;
