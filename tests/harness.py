@@ -125,6 +125,14 @@ class AppConfig:
     profiles_search_rate: float = _parameter("CustomerProfilesSearchRequestsPerSecond", 400.0)
     profiles_delete_rate: float = _parameter("CustomerProfilesDeleteRequestsPerSecond", 400.0)
     pacing_headroom: float | None = _parameter("PacingHeadroom")
+    # The models step (before and after the deletion jobs): tests check every second.
+    quiesce_policy: str | None = _parameter("QuiescePolicy")
+    # Short waits, so that a check every second stays within MAX_MODEL_POLLS (the models step
+    # checks at most every wait / 300 seconds).
+    quiesce_max_wait_seconds: int = _parameter("QuiesceMaxWaitSeconds", 120)
+    retrain_after_deletion: str | None = _parameter("RetrainAfterDeletion")
+    model_poll_seconds: int = _parameter("ModelPollSeconds", 1)
+    max_model_wait_seconds: int = _parameter("MaxModelWaitSeconds", 300)
     # Only TEST_KNOBS: variables no template parameter sets.
     extra_env: dict[str, str] = field(default_factory=dict)
 
