@@ -1,11 +1,12 @@
 """`make demo`: one erasure, end to end, on the local emulation.
 
 Starts the emulation and the real function binaries, deploys the workflow, seeds a Personalize
-dataset group, a Pinpoint application and a Customer Profiles domain with data for the request's
-users and for other users (some listed users with two profiles, one with none), uploads the
-request under requests/, follows the workflow, prints the receipt, and checks that exactly the
-listed users were erased from all three. Exits 0 only when the outcome is COMPLETED and the check
-holds.
+dataset group (with a custom solution and a campaign), a Pinpoint application and a Customer
+Profiles domain with data for the request's users and for other users (some listed users with two
+profiles, one with none), uploads the request under requests/, follows the workflow, prints the
+receipt, and checks that exactly the listed users were erased from all three and that the
+campaign now serves a model trained without them. Exits 0 only when the outcome is COMPLETED and
+the check holds.
 """
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ def main() -> int:
         # (a person migrated twice), the first has none, every other user one.
         profiles = {u: (0 if i == 0 else 2 if i % 3 == 0 else 1) for i, u in enumerate(users)}
         stack.seed_profiles(domain, {**profiles, **{u: 1 for u in OTHER_USERS}})
-        print(f"seeded: dataset group {dsg}, Pinpoint application {app} and Customer Profiles domain "
+        # A custom solution trained on today's data (listed users included), served by a campaign:
+        # the workflow retrains it after the deletion and moves the campaign to the new model.
+        stack.personalize_models_config(training_seconds=4)
+        solution, first_model = stack.personalize_solution(dsg, "demo-recommendations")
+        campaign = stack.personalize_campaign(first_model, "demo-live")
+        print(f"seeded: dataset group {dsg} (solution {solution.rsplit('/', 1)[-1]}, served by campaign "
+              f"{campaign.rsplit('/', 1)[-1]}), Pinpoint application {app} and Customer Profiles domain "
               f"{domain} (key _account), {len(users)} listed users and {len(OTHER_USERS)} other users")
 
         key = f"requests/{path.name}"
@@ -103,6 +110,24 @@ def main() -> int:
                 problems.append("another user's Personalize records were touched")
             if profiles_left.get(u) != 1:
                 problems.append("another user's profile was touched")
+        # The models: the campaign serves a version trained after the deletion, without the users.
+        [models] = receipt.get("personalizeModels") or [None]
+        retrained = (models or {}).get("retraining") or []
+        serving = {c["campaignArn"]: c["solutionVersionArn"]
+                   for s in stack.personalize_models(dsg)["solutions"] for c in s["campaigns"]}
+        versions = {v["solutionVersionArn"]: v for s in stack.personalize_models(dsg)["solutions"]
+                    for v in s["versions"]}
+        if not models or models["status"] != "RETRAINED" or len(retrained) != 1:
+            problems.append("the receipt does not show the solution retrained")
+        else:
+            new_model = retrained[0]["solutionVersionArn"]
+            print(f"\nmodels: {solution.rsplit('/', 1)[-1]} retrained as {new_model.rsplit('/', 1)[-1]} "
+                  f"({retrained[0]['trainingHours']} training hours), campaign "
+                  f"{retrained[0]['campaigns'][0]['status']} on it")
+            if serving.get(campaign) != new_model:
+                problems.append("the campaign does not serve the retrained model")
+            if set(users) & set(versions[new_model]["trainedOn"] or []):
+                problems.append("the retrained model was trained on a listed user")
         # The receipt says the same: both destinations, with what the seed implies.
         [pp] = receipt["pinpoint"]
         [cp] = receipt["customerProfiles"]
@@ -116,8 +141,8 @@ def main() -> int:
         if problems:
             print("FAILED\n  " + "\n  ".join(sorted(set(problems))))
         else:
-            print(f"every listed user's endpoints, profiles and records are gone; the {len(OTHER_USERS)} "
-                  "other users are untouched")
+            print(f"every listed user's endpoints, profiles and records are gone, the campaign serves a "
+                  f"model trained without them; the {len(OTHER_USERS)} other users are untouched")
         print(f"outcome {receipt['outcome']} in {time.monotonic() - t0:.0f}s")
         return 0 if receipt["outcome"] == "COMPLETED" and not problems else 1
 

@@ -141,6 +141,9 @@ fn answer(o: &Options) -> Result<bool, String> {
                 arn.as_deref().unwrap_or("not created")
             );
         }
+        for (dsg, what) in &f.models {
+            println!("  personalize models {dsg}: {what}");
+        }
         for (app, what) in &f.pinpoint {
             println!("  pinpoint {app}: {what}");
         }

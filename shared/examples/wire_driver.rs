@@ -114,7 +114,7 @@ async fn personalize(
             .dataset_group_arn(&group)
             .data_source(
                 DataSource::builder()
-                    .data_location("s3://erasure-requests/work/wire/users.csv")
+                    .data_location("s3://erasure-requests/work/wire/personalize/users.csv")
                     .build(),
             )
             .role_arn("arn:aws:iam::123456789012:role/personalize-deletion")

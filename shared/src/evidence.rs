@@ -89,6 +89,8 @@ pub struct Finding {
     pub shard: Option<u64>,
     /// Per deletion job of that part: dataset group, status, job ARN.
     pub personalize: Vec<(String, String, Option<String>)>,
+    /// Per dataset group: where its models stand (retrained after the deletion, or why not).
+    pub models: Vec<(String, String)>,
     /// Per Pinpoint application: what happened (ERASED, FAILED: reason, or NOT REPORTED).
     pub pinpoint: Vec<(String, String)>,
     /// Per Customer Profiles domain: what happened (ERASED, FAILED: reason, or NOT REPORTED).
@@ -114,6 +116,7 @@ pub fn lookup(
             part: None,
             shard: None,
             personalize: vec![],
+            models: vec![],
             pinpoint: vec![],
             customer_profiles: vec![],
         };
@@ -187,11 +190,17 @@ pub fn lookup(
             (d.domain_name.clone(), w)
         })
         .collect();
+    let models = receipt
+        .personalize_models
+        .iter()
+        .map(|g| (g.dataset_group_arn.clone(), g.summary()))
+        .collect();
     Finding {
         position: Some(pos + 1),
         part,
         shard: (shard_users > 0).then(|| pos / shard_users),
         personalize,
+        models,
         pinpoint,
         customer_profiles,
     }

@@ -67,6 +67,7 @@ S3_PUT_CLASS = {"PutObject", "UploadPart", "CreateMultipartUpload", "CompleteMul
 MEMORY_MB = {  # template.yaml
     "start-erasure": 128, "prepare-request": 256, "create-deletion-job": 128,
     "check-deletion-job": 128, "erase-pinpoint-endpoints": 128, "finalize-erasure": 256,
+    "personalize-models": 128,
 }
 POLL_SECONDS_DEPLOYED = 300  # template.yaml PollIntervalSeconds default
 
@@ -363,9 +364,13 @@ def cost_per_million(prep_result: dict, runs: list[dict]) -> dict:
         * MEMORY_MB["erase-pinpoint-endpoints"] / 1024,
         "check-deletion-job": polls * per_call.get("check-deletion-job", 0.05) * MEMORY_MB["check-deletion-job"] / 1024,
         "other": sum(per_call.get(f, 0.05) * MEMORY_MB[f] / 1024
-                     for f in ("start-erasure", "create-deletion-job", "finalize-erasure")),
+                     for f in ("start-erasure", "create-deletion-job", "finalize-erasure"))
+        # The models step: its checks before and after the jobs, as many as in the run (a group
+        # without solutions: one each; a retraining adds one every ModelPollSeconds).
+        + fns.get("personalize-models", {}).get("seconds", 0) * MEMORY_MB["personalize-models"] / 1024,
     }
-    invocations = fns["erase-pinpoint-endpoints"]["invocations"] * scale + polls + 4
+    invocations = (fns["erase-pinpoint-endpoints"]["invocations"] * scale + polls + 4
+                   + fns.get("personalize-models", {}).get("invocations", 0))
     # Transitions: the parent's, measured (with its polls), plus, per shard, the child execution's
     # EraseShard -> ShardDone? -> ShardErased; polling for a day: WaitAgain -> Check -> JobEnded?.
     polls_in_run = fns.get("check-deletion-job", {}).get("invocations", 1)
@@ -386,6 +391,14 @@ def cost_per_million(prep_result: dict, runs: list[dict]) -> dict:
             f"+ {polls:.0f} polls/day x {per_call.get('check-deletion-job', 0):.3f} s x 0.125 GB + start/create/finalize; "
             f"transitions = {parent_fixed} (workflow) + 3 x {shards} shards + 3 x {polls:.0f} polls; "
             f"S3 = {run['s3_puts']} PUT/LIST + {run['s3_gets']} GET/HEAD per {run['users']} users, scaled"),
+        # Not in the total: it does not grow with the users, and its price is the team's models'.
+        "training_formula": (
+            "Personalize training after the deletion (RetrainAfterDeletion=full), per request and not "
+            "per user: training hours <= sum over the dataset groups' solutions of the trainingHours "
+            "of its last FULL version (shared by overlapping requests), x your Region's price per "
+            "training hour (Amazon Personalize pricing); plus a day of checks every ModelPollSeconds = "
+            "600 s: 144 invocations and about 430 transitions, under $0.02. Recommenders: $0 (AWS "
+            "retrains them weekly)."),
     }
 
 
@@ -450,6 +463,7 @@ def table(r: dict) -> str:
     out += [line(row) for row in rows]
     out.append("")
     out.append("Cost formula: " + c["formula"])
+    out.append("Training cost (separate): " + c["training_formula"])
     m = r["machine"]
     out.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, {m['rustc']}")
     return "\n".join(out)

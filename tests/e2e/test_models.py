@@ -11,7 +11,7 @@ import json
 import time
 from datetime import datetime, timedelta
 
-from tests.helpers import BYSTANDERS, csv_of, deploy, seed
+from tests.helpers import BYSTANDERS, csv_of, deploy, lookup, seed
 
 LISTED = {f"m-user-{i:03d}": 1 for i in range(8)}
 
@@ -82,6 +82,11 @@ def test_the_solution_is_retrained_without_the_users_and_the_campaign_moved_to_i
     # The version says which request it serves.
     assert any(k.startswith("erasure-request:") for k in trained["tags"])
     assert models(env, group)["calls"]["CreateSolutionVersion"] == 1
+    # An operator asking about one user sees the models too.
+    answer = lookup(env, receipt, [next(iter(LISTED))])
+    assert answer.returncode == 0, answer.stderr
+    assert f"personalize models {group}: RETRAINED after the deletion: {new} trained (1 campaign(s) on it)" \
+        in answer.stdout
 
 
 def test_overlapping_requests_share_a_training_only_if_it_started_after_their_deletion(env):
@@ -221,6 +226,9 @@ def test_retrain_none_trains_nothing_and_the_receipt_says_the_models_were_not_re
     [g] = receipt["personalizeModels"]
     assert (g["retrainAfterDeletion"], g["status"]) == ("none", "NOT_RETRAINED")
     assert "not retrained" in g["reason"] and g["retraining"] == []
+    answer = lookup(env, receipt, [next(iter(LISTED))])
+    assert f"personalize models {group}: NOT RETRAINED (by configuration): RetrainAfterDeletion is none" \
+        in answer.stdout
     m = models(env, group)
     assert m["attempts"].get("CreateSolutionVersion", 0) == 0 and m["attempts"].get("UpdateCampaign", 0) == 0
     assert list(versions(env, group, solution)) == [initial]

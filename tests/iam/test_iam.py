@@ -344,3 +344,46 @@ def test_the_pacing_leases_are_put_listed_and_deleted_under_work_pacing_only():
                  erase_call("DeleteObject", "s3:DeleteObject", "arn:aws:s3:::erasure-requests/receipts/erasure-x.json"),
                  erase_call("DeleteObjectVersion", "s3:DeleteObjectVersion", LEASE, **{"s3:versionid": "v1"})]
     assert len(judged(PROFILES_DOMAINS, elsewhere).refused) == 4
+
+
+def models_call(operation: str, action: str, resource: str, **context) -> dict:
+    return {**erase_call(operation, action, resource, **context),
+            "principal": {"type": "function", "name": "personalize-models"}}
+
+
+P = f"arn:aws:personalize:us-east-1:{ACCOUNT}"
+
+
+def test_the_models_role_may_retrain_and_read_but_not_delete_or_pass_a_role():
+    """The models step's calls, as the SAR authorises them: it may read what uses a dataset group,
+    train a new version, move a campaign, tag the version, and keep its two S3 records; it may not
+    create deletion jobs, delete models, pass a role, or read the user lists."""
+    allowed = [
+        models_call("ListDatasetImportJobs", "personalize:ListDatasetImportJobs", "*"),
+        models_call("ListSolutionVersions", "personalize:ListSolutionVersions", "*"),
+        models_call("ListBatchInferenceJobs", "personalize:ListBatchInferenceJobs", "*"),
+        models_call("DescribeDatasetImportJob", "personalize:DescribeDatasetImportJob", f"{P}:dataset-import-job/nightly"),
+        models_call("DescribeBatchSegmentJob", "personalize:DescribeBatchSegmentJob", f"{P}:batch-segment-job/s"),
+        models_call("DescribeSolutionVersion", "personalize:DescribeSolutionVersion", f"{P}:solution/recs"),
+        models_call("CreateSolutionVersion", "personalize:CreateSolutionVersion", f"{P}:solution/recs"),
+        models_call("TagResource", "personalize:TagResource", "*"),
+        models_call("UpdateCampaign", "personalize:UpdateCampaign", f"{P}:campaign/live"),
+        models_call("PutObject", "s3:PutObject",
+                    "arn:aws:s3:::erasure-requests/work/0123456789abcdef0123456789abcdef/personalize/models.json"),
+        models_call("PutObject", "s3:PutObject", "arn:aws:s3:::erasure-requests/work/training/ab12.json"),
+    ]
+    findings = judged({}, allowed)
+    assert not findings.refused and not findings.sar_problems, findings.refused + findings.sar_problems
+    refused = [
+        models_call("CreateDataDeletionJob", "personalize:CreateDataDeletionJob", f"{P}:data-deletion-job/x"),
+        models_call("DeleteSolution", "personalize:DeleteSolution", f"{P}:solution/recs"),
+        models_call("DeleteCampaign", "personalize:DeleteCampaign", f"{P}:campaign/live"),
+        models_call("CreateSolutionVersion", "personalize:CreateSolutionVersion",
+                    f"arn:aws:personalize:us-east-1:999999999999:solution/recs"),
+        models_call("PassRole", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/anything"),
+        models_call("GetObject", "s3:GetObject",
+                    "arn:aws:s3:::erasure-requests/work/0123456789abcdef0123456789abcdef/personalize/part-000.csv"),
+        models_call("GetObject", "s3:GetObject", "arn:aws:s3:::erasure-requests/requests/a.csv"),
+        models_call("PutObject", "s3:PutObject", "arn:aws:s3:::erasure-requests/receipts/erasure-x.json"),
+    ]
+    assert len(judged({}, refused).refused) == len(refused)

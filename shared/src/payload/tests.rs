@@ -22,6 +22,19 @@ fn sample_events_match_the_handlers_inputs() {
         "../../../events/erase-pinpoint-endpoints.json"
     ))
     .unwrap();
+    let pre: ModelsInput = serde_json::from_str(include_str!(
+        "../../../events/personalize-models-preflight.json"
+    ))
+    .unwrap();
+    assert!(matches!(pre, ModelsInput::Preflight { .. }));
+    let retrain: ModelsInput = serde_json::from_str(include_str!(
+        "../../../events/personalize-models-retrain.json"
+    ))
+    .unwrap();
+    assert!(matches!(
+        retrain,
+        ModelsInput::Retrain { jobs: Some(_), .. }
+    ));
     let fin: FinalizeInput =
         serde_json::from_str(include_str!("../../../events/finalize-erasure.json")).unwrap();
     let results = fin.results.expect("results");

@@ -270,3 +270,48 @@ impl ModelsRecord {
         &mut self.groups[last]
     }
 }
+
+impl GroupModels {
+    /// One line for a person asking about one user: where the group's models stand.
+    pub fn summary(&self) -> String {
+        let why = self.reason.as_deref().unwrap_or("no reason recorded");
+        match self.status {
+            ModelsStatus::Retrained => {
+                let versions: Vec<String> = self
+                    .retraining
+                    .iter()
+                    .map(|r| {
+                        let moved = r
+                            .campaigns
+                            .iter()
+                            .filter(|c| matches!(c.status.as_str(), "ACTIVE" | "SYNCS_WITH_LATEST"))
+                            .count();
+                        format!(
+                            "{} {} ({moved} campaign(s) on it)",
+                            r.solution_version_arn.as_deref().unwrap_or("?"),
+                            if r.joined { "joined" } else { "trained" }
+                        )
+                    })
+                    .collect();
+                format!("RETRAINED after the deletion: {}", versions.join("; "))
+            }
+            ModelsStatus::NothingToRetrain => {
+                let by: Vec<&str> = self
+                    .recommenders
+                    .iter()
+                    .filter_map(|r| r.retrained_by.as_deref())
+                    .collect();
+                match by.iter().max() {
+                    Some(last) => {
+                        format!("NO CUSTOM MODEL: its recommenders are retrained by AWS by {last}")
+                    }
+                    None => "NO CUSTOM MODEL to retrain".into(),
+                }
+            }
+            ModelsStatus::NotRetrained => format!("NOT RETRAINED (by configuration): {why}"),
+            ModelsStatus::NotStarted | ModelsStatus::InProgress | ModelsStatus::Failed => {
+                format!("NOT RETRAINED: {why}")
+            }
+        }
+    }
+}

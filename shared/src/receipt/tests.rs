@@ -395,3 +395,59 @@ fn an_unusable_application_is_one_sentence_naming_why() {
         format!("Pinpoint application a could not be used: {why}; 3 users' endpoints there were not deleted")
     );
 }
+
+#[test]
+fn a_groups_models_read_as_one_line_for_a_person() {
+    use super::models::*;
+    let mut record = ModelsRecord::default();
+    let g = record.group("arn:g", RetrainMode::Full);
+    g.status = ModelsStatus::Retrained;
+    g.retraining.push(Retraining {
+        solution_arn: "arn:s".into(),
+        solution_version_arn: Some("arn:s/v2".into()),
+        training_mode: "FULL".into(),
+        status: "ACTIVE".into(),
+        joined: true,
+        training_hours: Some(Hours(1.5)),
+        failure_reason: None,
+        waiting_for: None,
+        campaigns: vec![CampaignEntry {
+            campaign_arn: "arn:c".into(),
+            status: "ACTIVE".into(),
+            solution_version_arn: Some("arn:s/v2".into()),
+            failure_reason: None,
+        }],
+    });
+    assert_eq!(
+        g.summary(),
+        "RETRAINED after the deletion: arn:s/v2 joined (1 campaign(s) on it)"
+    );
+    g.status = ModelsStatus::Failed;
+    g.reason = Some("not retrained: arn:s: InsufficientData".into());
+    assert_eq!(
+        g.summary(),
+        "NOT RETRAINED: not retrained: arn:s: InsufficientData"
+    );
+    g.status = ModelsStatus::NothingToRetrain;
+    g.recommenders.push(RecommenderEntry {
+        recommender_arn: "arn:r".into(),
+        status: "ACTIVE".into(),
+        retrained_by: Some("2026-12-08T10:00:00Z".into()),
+    });
+    assert_eq!(
+        g.summary(),
+        "NO CUSTOM MODEL: its recommenders are retrained by AWS by 2026-12-08T10:00:00Z"
+    );
+    // A receipt written before retraining existed still reads, without models.
+    let old = serde_json::to_value(accepted(
+        1,
+        vec![job(JobState::Completed, None)],
+        vec![],
+        &[],
+    ))
+    .unwrap();
+    let mut old = old.as_object().unwrap().clone();
+    old.remove("personalizeModels");
+    let back: Receipt = serde_json::from_value(serde_json::Value::Object(old)).unwrap();
+    assert!(back.personalize_models.is_empty());
+}

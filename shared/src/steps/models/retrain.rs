@@ -21,8 +21,9 @@ use crate::receipt::models::{
     Retraining,
 };
 
-/// AWS retrains a recommender fully every 7 days ("Deleting users": "Recommenders ... are
-/// retrained ... every 7 days"; AWS-FACTS.md).
+/// "Amazon Personalize automatically retrains the models backing your recommenders every 7 days.
+/// This is a full retraining" ("Domain recommenders in Amazon Personalize",
+/// https://docs.aws.amazon.com/personalize/latest/dg/creating-recommenders.html).
 const RECOMMENDER_RETRAIN_SECONDS: i64 = 7 * 24 * 3600;
 
 /// What a request does about one solution, given its versions and when the request's deletion
