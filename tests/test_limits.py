@@ -52,7 +52,8 @@ def test_the_sample_and_extreme_values_are_ones_the_template_accepts():
                 assert value in spec["AllowedValues"], name
     # The extremes are extreme: the longest lists the patterns let through, of the longest items.
     extremes = extreme_parameters()
-    lists = ("DatasetGroupArns", "PinpointApplicationIds", "CustomerProfilesDomainNames")
+    lists = ("DatasetGroupArns", "PinpointApplicationIds", "CustomerProfilesDomainNames",
+             "RequestUploaderPrincipalArns")
     for name in lists:
         assert extremes[name].count(",") == 9, name
         eleven = extremes[name] + "," + extremes[name].split(",")[0]

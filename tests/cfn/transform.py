@@ -40,7 +40,8 @@ def extreme_parameters() -> dict[str, str]:
     what is deployed (the roles' policies grow with the lists): 10 dataset groups with 63-character
     names, 10 Pinpoint applications with 64-character IDs, 10 Customer Profiles domains with
     64-character names and a 64-character search key, a 1011-character SSM parameter name, a
-    receipt lock and an e-mail subscription (their conditions on)."""
+    receipt lock, an e-mail subscription and 10 uploader roles with 512-character paths and names
+    (their conditions on)."""
     groups = ",".join(
         f"arn:aws:personalize:{REGION}:{ACCOUNT}:dataset-group/g{i}{'x' * 61}" for i in range(10))
     apps = ",".join(f"{i}{'a' * 63}" for i in range(10))
@@ -55,6 +56,8 @@ def extreme_parameters() -> dict[str, str]:
         "RequestPrefix": "q" * 63 + "/",
         "ReceiptLockMode": "GOVERNANCE",
         "NotificationEmail": "privacy-team@example.com",
+        "RequestUploaderPrincipalArns": ",".join(
+            f"arn:aws:iam::{ACCOUNT}:role/team-{i}/{'u' * 505}" for i in range(10)),
     }
 
 

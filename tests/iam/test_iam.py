@@ -387,3 +387,28 @@ def test_the_models_role_may_retrain_and_read_but_not_delete_or_pass_a_role():
         models_call("PutObject", "s3:PutObject", "arn:aws:s3:::erasure-requests/receipts/erasure-x.json"),
     ]
     assert len(judged({}, refused).refused) == len(refused)
+
+
+UPLOADER = Principal(ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:role/privacy-officers")
+ANY_S3_PUT = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}
+
+
+def test_only_the_named_roles_may_order_an_erasure_when_uploaders_are_set():
+    """RequestUploaderPrincipalArns: the bucket policy refuses an upload under the request prefix
+    to any other principal, even one whose own policy allows every PutObject; sessions of a named
+    role are matched on the role (aws:PrincipalArn), not on a raw principal string."""
+    dep = Deployment({"RequestBucketName": "erasure-requests", "RequestUploaderPrincipalArns": UPLOADER.arn})
+    key = "arn:aws:s3:::erasure-requests/requests/2026-12-01-ticket-42.csv"
+    policy = dep.resource_policy_for(key)
+    allowed = decide("s3:PutObject", key, ctx_of(UPLOADER), UPLOADER, identity(ANY_S3_PUT), policy)
+    assert allowed.allowed, allowed.reason
+    refused = decide("s3:PutObject", key, ctx_of(OUTSIDER), OUTSIDER, identity(ANY_S3_PUT), policy)
+    assert not refused.allowed and refused.reason == "explicit deny"
+    # Only the request prefix: receipts and work objects have rules of their own.
+    other = "arn:aws:s3:::erasure-requests/elsewhere/a.csv"
+    assert decide("s3:PutObject", other, ctx_of(OUTSIDER), OUTSIDER, identity(ANY_S3_PUT),
+                  dep.resource_policy_for(other)).allowed
+    # Without the parameter, uploading stays a matter of IAM (the statement is not there).
+    open_dep = Deployment({"RequestBucketName": "erasure-requests"})
+    assert decide("s3:PutObject", key, ctx_of(OUTSIDER), OUTSIDER, identity(ANY_S3_PUT),
+                  open_dep.resource_policy_for(key)).allowed
