@@ -17,6 +17,14 @@ use crate::ports::{
 /// counted in [`Survey::not_described`].
 pub const DESCRIBED_PER_KIND: usize = 50;
 
+/// Every item of a paginated List call (all pages), or the call's typed error.
+macro_rules! all_items {
+    ($request:expr, $op:literal) => {{
+        let items: Result<Vec<_>, _> = $request.into_paginator().items().send().collect().await;
+        items.map_err(|e| from_sdk($op, &e, true))?
+    }};
+}
+
 /// A Personalize client as the workflow's models.
 #[derive(Clone)]
 pub struct PersonalizeModels {
@@ -64,16 +72,10 @@ fn activity(
 
 impl PersonalizeModels {
     async fn datasets(&self, group: &str) -> Result<Vec<String>, ErasureError> {
-        let items: Result<Vec<_>, _> = self
-            .client
-            .list_datasets()
-            .dataset_group_arn(group)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let items = items.map_err(|e| from_sdk("ListDatasets", &e, true))?;
+        let items = all_items!(
+            self.client.list_datasets().dataset_group_arn(group),
+            "ListDatasets"
+        );
         Ok(items
             .iter()
             .filter_map(|d| d.dataset_arn().map(String::from))
@@ -85,16 +87,10 @@ impl PersonalizeModels {
         dataset: &str,
         found: &mut Vec<Activity>,
     ) -> Result<(), ErasureError> {
-        let imports: Result<Vec<_>, _> = self
-            .client
-            .list_dataset_import_jobs()
-            .dataset_arn(dataset)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let imports = imports.map_err(|e| from_sdk("ListDatasetImportJobs", &e, true))?;
+        let imports = all_items!(
+            self.client.list_dataset_import_jobs().dataset_arn(dataset),
+            "ListDatasetImportJobs"
+        );
         found.extend(imports.iter().filter_map(|j| {
             activity(
                 ActivityKind::DatasetImport,
@@ -103,16 +99,10 @@ impl PersonalizeModels {
                 j.creation_date_time(),
             )
         }));
-        let exports: Result<Vec<_>, _> = self
-            .client
-            .list_dataset_export_jobs()
-            .dataset_arn(dataset)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let exports = exports.map_err(|e| from_sdk("ListDatasetExportJobs", &e, true))?;
+        let exports = all_items!(
+            self.client.list_dataset_export_jobs().dataset_arn(dataset),
+            "ListDatasetExportJobs"
+        );
         found.extend(exports.iter().filter_map(|j| {
             activity(
                 ActivityKind::DatasetExport,
@@ -125,16 +115,10 @@ impl PersonalizeModels {
     }
 
     async fn solutions(&self, group: &str) -> Result<Vec<String>, ErasureError> {
-        let items: Result<Vec<_>, _> = self
-            .client
-            .list_solutions()
-            .dataset_group_arn(group)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let items = items.map_err(|e| from_sdk("ListSolutions", &e, true))?;
+        let items = all_items!(
+            self.client.list_solutions().dataset_group_arn(group),
+            "ListSolutions"
+        );
         Ok(items
             .iter()
             .filter_map(|s| s.solution_arn().map(String::from))
@@ -156,15 +140,10 @@ impl PersonalizeModels {
                 })
             })
         };
-        let inference: Result<Vec<_>, _> = self
-            .client
-            .list_batch_inference_jobs()
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let inference = inference.map_err(|e| from_sdk("ListBatchInferenceJobs", &e, true))?;
+        let inference = all_items!(
+            self.client.list_batch_inference_jobs(),
+            "ListBatchInferenceJobs"
+        );
         found.extend(
             inference
                 .iter()
@@ -178,15 +157,10 @@ impl PersonalizeModels {
                     )
                 }),
         );
-        let segment: Result<Vec<_>, _> = self
-            .client
-            .list_batch_segment_jobs()
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let segment = segment.map_err(|e| from_sdk("ListBatchSegmentJobs", &e, true))?;
+        let segment = all_items!(
+            self.client.list_batch_segment_jobs(),
+            "ListBatchSegmentJobs"
+        );
         found.extend(
             segment
                 .iter()
@@ -322,31 +296,19 @@ impl Models for PersonalizeModels {
         }
         self.batch_jobs(&survey.solutions, &mut survey.activities)
             .await?;
-        let trackers: Result<Vec<_>, _> = self
-            .client
-            .list_event_trackers()
-            .dataset_group_arn(group)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
+        let trackers = all_items!(
+            self.client.list_event_trackers().dataset_group_arn(group),
+            "ListEventTrackers"
+        );
         survey.event_trackers = trackers
-            .map_err(|e| from_sdk("ListEventTrackers", &e, true))?
             .iter()
             .filter_map(|t| t.event_tracker_arn().map(String::from))
             .collect();
-        let recommenders: Result<Vec<_>, _> = self
-            .client
-            .list_recommenders()
-            .dataset_group_arn(group)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
+        let recommenders = all_items!(
+            self.client.list_recommenders().dataset_group_arn(group),
+            "ListRecommenders"
+        );
         survey.recommenders = recommenders
-            .map_err(|e| from_sdk("ListRecommenders", &e, true))?
             .iter()
             .filter_map(|r| {
                 Some(RecommenderInfo {
@@ -380,16 +342,10 @@ impl Models for PersonalizeModels {
     }
 
     async fn versions(&self, solution: &str) -> Result<Vec<VersionInfo>, ErasureError> {
-        let items: Result<Vec<_>, _> = self
-            .client
-            .list_solution_versions()
-            .solution_arn(solution)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let items = items.map_err(|e| from_sdk("ListSolutionVersions", &e, true))?;
+        let items = all_items!(
+            self.client.list_solution_versions().solution_arn(solution),
+            "ListSolutionVersions"
+        );
         Ok(items
             .iter()
             .filter_map(|v| {
@@ -451,16 +407,10 @@ impl Models for PersonalizeModels {
     }
 
     async fn campaigns(&self, solution: &str) -> Result<Vec<CampaignInfo>, ErasureError> {
-        let items: Result<Vec<_>, _> = self
-            .client
-            .list_campaigns()
-            .solution_arn(solution)
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let items = items.map_err(|e| from_sdk("ListCampaigns", &e, true))?;
+        let items = all_items!(
+            self.client.list_campaigns().solution_arn(solution),
+            "ListCampaigns"
+        );
         let mut out = Vec::with_capacity(items.len());
         for arn in items.iter().filter_map(|c| c.campaign_arn()) {
             let d = self

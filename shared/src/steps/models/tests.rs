@@ -88,6 +88,36 @@ async fn completed_job(store: &MemoryStore, jobs: &MemoryJobs, req: &RequestObje
     }
 }
 
+/// One request whose deletion job completed (at about `now()`), with its stores.
+struct After {
+    store: MemoryStore,
+    jobs: MemoryJobs,
+    models: MemoryModels,
+    req: RequestObject,
+    plan: MapPlan,
+    t: i64,
+}
+
+impl After {
+    async fn new(name: &str) -> After {
+        let (store, jobs, models) = (
+            MemoryStore::default(),
+            MemoryJobs::default(),
+            MemoryModels::default(),
+        );
+        let req = request(name);
+        let plan = completed_job(&store, &jobs, &req).await;
+        After {
+            store,
+            jobs,
+            models,
+            req,
+            plan,
+            t: now(),
+        }
+    }
+}
+
 async fn record(store: &MemoryStore, req: &RequestObject) -> ModelsRecord {
     read_record(store, BUCKET, &req.request_id.models_key("work/"))
         .await
@@ -272,19 +302,14 @@ async fn a_group_that_cannot_be_checked_is_recorded_and_does_not_hold_up_the_del
 
 #[tokio::test]
 async fn the_solution_is_retrained_and_its_campaign_moved_to_the_new_version() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("r.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("r.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     let initial = models.solution(GROUP, SOLUTION, t - 86_400);
     models.campaign(SOLUTION, CAMPAIGN, &initial, false);
     models.set_now(t + 10);
 
-    let step = retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 10).await;
+    let step = retrain(&cfg(), store, jobs, models, req, plan, t + 10).await;
     assert!(!step.done);
     assert_eq!(models.calls("CreateSolutionVersion"), 1);
     let new = models.versions_of(SOLUTION).last().unwrap().arn.clone();
@@ -295,20 +320,20 @@ async fn the_solution_is_retrained_and_its_campaign_moved_to_the_new_version() {
 
     models.finish_trainings();
     assert!(
-        !retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 20)
+        !retrain(&cfg(), store, jobs, models, req, plan, t + 20)
             .await
             .done
     );
     assert_eq!(models.calls("UpdateCampaign"), 1);
     models.finish_updates();
     assert!(
-        retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 30)
+        retrain(&cfg(), store, jobs, models, req, plan, t + 30)
             .await
             .done
     );
 
     assert_eq!(models.serving(CAMPAIGN).as_deref(), Some(new.as_str()));
-    let g = &record(&store, &req).await.groups[0];
+    let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::Retrained);
     let r = &g.retraining[0];
     assert_eq!((r.status.as_str(), r.joined), ("ACTIVE", false));
@@ -317,7 +342,7 @@ async fn the_solution_is_retrained_and_its_campaign_moved_to_the_new_version() {
     assert_eq!(r.campaigns[0].status, "ACTIVE");
     // Done is done: nothing is called again.
     assert!(
-        retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 40)
+        retrain(&cfg(), store, jobs, models, req, plan, t + 40)
             .await
             .done
     );
@@ -383,14 +408,9 @@ async fn overlapping_requests_share_a_training_only_when_it_started_after_their_
 
 #[tokio::test]
 async fn a_request_whose_deletion_ended_after_a_training_started_waits_for_the_next_one() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("late.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("late.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     models.solution(GROUP, SOLUTION, t - 86_400);
     // Another request's training started before this deletion ended.
     models.add_version(
@@ -404,7 +424,7 @@ async fn a_request_whose_deletion_ended_after_a_training_started_waits_for_the_n
     );
     models.set_now(t + 100);
     assert!(
-        !retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 100)
+        !retrain(&cfg(), store, jobs, models, req, plan, t + 100)
             .await
             .done
     );
@@ -413,18 +433,18 @@ async fn a_request_whose_deletion_ended_after_a_training_started_waits_for_the_n
         0,
         "at most one training in flight"
     );
-    let r = record(&store, &req).await.groups[0].retraining[0].clone();
+    let r = record(store, req).await.groups[0].retraining[0].clone();
     assert_eq!(r.status, "WAITING");
     assert!(r.waiting_for.unwrap().contains("/other"));
 
     models.finish_trainings();
-    retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 200).await;
+    retrain(&cfg(), store, jobs, models, req, plan, t + 200).await;
     assert_eq!(
         models.calls("CreateSolutionVersion"),
         1,
         "then the next one starts"
     );
-    let r = record(&store, &req).await.groups[0].retraining[0].clone();
+    let r = record(store, req).await.groups[0].retraining[0].clone();
     assert!(!r.joined);
     assert_ne!(
         r.solution_version_arn.as_deref(),
@@ -434,32 +454,27 @@ async fn a_request_whose_deletion_ended_after_a_training_started_waits_for_the_n
 
 #[tokio::test]
 async fn another_requests_fresh_claim_makes_it_wait_and_a_stale_one_is_taken_over() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("claim.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("claim.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     models.solution(GROUP, SOLUTION, t - 86_400);
     let other = RequestId::derive(BUCKET, "other.csv", "e");
-    let held = lock::claim(&store, BUCKET, "work/", SOLUTION, &other, t + 5)
+    let held = lock::claim(store, BUCKET, "work/", SOLUTION, &other, t + 5)
         .await
         .unwrap();
     assert!(held.is_some());
-    retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 10).await;
+    retrain(&cfg(), store, jobs, models, req, plan, t + 10).await;
     assert_eq!(models.calls("CreateSolutionVersion"), 0);
-    let r = record(&store, &req).await.groups[0].retraining[0].clone();
+    let r = record(store, req).await.groups[0].retraining[0].clone();
     assert!(r.waiting_for.unwrap().contains("another request"));
     // The other invocation cannot still be running after CLAIM_SECONDS.
     retrain(
         &cfg(),
-        &store,
-        &jobs,
-        &models,
-        &req,
-        &plan,
+        store,
+        jobs,
+        models,
+        req,
+        plan,
         t + 10 + lock::CLAIM_SECONDS,
     )
     .await;
@@ -468,27 +483,22 @@ async fn another_requests_fresh_claim_makes_it_wait_and_a_stale_one_is_taken_ove
 
 #[tokio::test]
 async fn a_failed_training_fails_the_groups_models_with_its_reason() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("fail.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("fail.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     let other = format!("{SOLUTION}-2");
     models.solution(GROUP, SOLUTION, t - 86_400);
     models.solution(GROUP, &other, t - 86_400);
     models.fail_trainings(&other, "Insufficient data");
     models.set_now(t + 10);
-    retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 10).await;
+    retrain(&cfg(), store, jobs, models, req, plan, t + 10).await;
     models.finish_trainings();
     assert!(
-        retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 20)
+        retrain(&cfg(), store, jobs, models, req, plan, t + 20)
             .await
             .done
     );
-    let g = &record(&store, &req).await.groups[0];
+    let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::Failed);
     assert!(g.reason.as_deref().unwrap().contains("Insufficient data"));
     let statuses: Vec<_> = g.retraining.iter().map(|r| r.status.as_str()).collect();
@@ -497,14 +507,9 @@ async fn a_failed_training_fails_the_groups_models_with_its_reason() {
 
 #[tokio::test]
 async fn no_retraining_by_choice_still_records_residue_recommenders_and_concurrent_imports() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("none.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("none.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     models.solution(GROUP, SOLUTION, t - 86_400);
     models.activity(GROUP, import("ACTIVE", t - 86_400));
     models.activity(GROUP, import("ACTIVE", t)); // during the job
@@ -518,12 +523,12 @@ async fn no_retraining_by_choice_still_records_residue_recommenders_and_concurre
         ..cfg()
     };
     assert!(
-        retrain(&none, &store, &jobs, &models, &req, &plan, t + 10)
+        retrain(&none, store, jobs, models, req, plan, t + 10)
             .await
             .done
     );
     assert_eq!(models.calls("CreateSolutionVersion"), 0);
-    let g = &record(&store, &req).await.groups[0];
+    let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::NotRetrained);
     assert!(g.reason.as_deref().unwrap().contains("not retrained"));
     assert_eq!(
@@ -540,47 +545,37 @@ async fn no_retraining_by_choice_still_records_residue_recommenders_and_concurre
 
 #[tokio::test]
 async fn a_campaign_that_follows_the_latest_version_is_not_updated_and_says_so() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("sync.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("sync.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     let initial = models.solution(GROUP, SOLUTION, t - 86_400);
     models.campaign(SOLUTION, CAMPAIGN, &initial, true);
     models.set_now(t + 10);
-    retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 10).await;
+    retrain(&cfg(), store, jobs, models, req, plan, t + 10).await;
     models.finish_trainings();
     assert!(
-        retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 20)
+        retrain(&cfg(), store, jobs, models, req, plan, t + 20)
             .await
             .done
     );
     assert_eq!(models.calls("UpdateCampaign"), 0);
-    let g = &record(&store, &req).await.groups[0];
+    let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::Retrained);
     assert_eq!(g.retraining[0].campaigns[0].status, "SYNCS_WITH_LATEST");
 }
 
 #[tokio::test]
 async fn a_failed_deletion_job_means_no_retraining_and_a_reason() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("jobfail.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    jobs.script(&[JobState::Failed]);
+    let w = After::new("jobfail.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    w.jobs.script(&[JobState::Failed]);
     models.solution(GROUP, SOLUTION, 1);
     assert!(
-        retrain(&cfg(), &store, &jobs, &models, &req, &plan, now())
+        retrain(&cfg(), store, jobs, models, req, plan, now())
             .await
             .done
     );
-    let g = &record(&store, &req).await.groups[0];
+    let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::NotStarted);
     assert!(g.reason.as_deref().unwrap().contains("FAILED"));
     assert_eq!(models.calls("CreateSolutionVersion"), 0);
@@ -588,20 +583,15 @@ async fn a_failed_deletion_job_means_no_retraining_and_a_reason() {
 
 #[tokio::test]
 async fn a_training_still_running_after_the_wait_is_given_up_on() {
-    let (store, jobs, models) = (
-        MemoryStore::default(),
-        MemoryJobs::default(),
-        MemoryModels::default(),
-    );
-    let req = request("slow.csv");
-    let plan = completed_job(&store, &jobs, &req).await;
-    let t = now();
+    let w = After::new("slow.csv").await;
+    let (store, jobs, models, req, plan) = (&w.store, &w.jobs, &w.models, &w.req, &w.plan);
+    let t = w.t;
     models.solution(GROUP, SOLUTION, t - 86_400);
     models.set_now(t + 10);
-    retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 10).await;
-    let step = retrain(&cfg(), &store, &jobs, &models, &req, &plan, t + 172_900).await;
+    retrain(&cfg(), store, jobs, models, req, plan, t + 10).await;
+    let step = retrain(&cfg(), store, jobs, models, req, plan, t + 172_900).await;
     assert!(step.done);
-    let g = &record(&store, &req).await.groups[0];
+    let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::Failed);
     assert_eq!(g.retraining[0].status, "WAIT_EXCEEDED");
 }
