@@ -134,6 +134,7 @@ fn validate(o: &Options) -> std::io::Result<bool> {
         return Ok(false);
     }
     let mut reader = RequestReader::with_max_users(o.policy, o.max_users);
+    reader.expect_bytes(size);
     let mut splitter = Splitter::new(o.limits);
     let mut produced = Produced::default();
     let mut buf = vec![0u8; 1 << 20];

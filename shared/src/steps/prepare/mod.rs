@@ -118,6 +118,7 @@ pub async fn handle(
 
     let bucket = request.bucket.clone();
     let mut reader = RequestReader::with_max_users(cfg.policy, cfg.max_request_users);
+    reader.expect_bytes(size);
     let mut splitter = Splitter::new(cfg.limits);
     let mut out = Outputs::default();
     let mut index =
