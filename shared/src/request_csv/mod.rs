@@ -436,9 +436,24 @@ impl RequestReader {
     }
 }
 
+/// Whether an ID must be quoted in a CSV line.
+fn needs_quotes(id: &str) -> bool {
+    id.starts_with(' ') || id.bytes().any(|b| b == b',' || b == b'"')
+}
+
+/// The length of [`encode_line`]'s output for an ID, newline included.
+pub fn encoded_len(id: &str) -> u64 {
+    let quoting = if needs_quotes(id) {
+        2 + id.bytes().filter(|&b| b == b'"').count()
+    } else {
+        0
+    };
+    (id.len() + quoting + 1) as u64
+}
+
 /// Encodes one ID as a CSV line (quoted only when it must be), newline included.
 pub fn encode_line(id: &str, out: &mut Vec<u8>) {
-    if id.starts_with(' ') || id.bytes().any(|b| b == b',' || b == b'"') {
+    if needs_quotes(id) {
         out.push(b'"');
         for b in id.bytes() {
             if b == b'"' {
