@@ -1,5 +1,5 @@
 //! The prepare step's own cost, without S3: `prepare_local FILE [CHUNK_BYTES]` runs
-//! `steps::prepare::handle` (the request rules, the parts, the shards, the keyed user index,
+//! (`--no-index`: without the keyed user index, to see its share) `steps::prepare::handle` (the request rules, the parts, the shards, the keyed user index,
 //! the manifests: everything the prepare function does) on a local file, against a store that
 //! streams the file in chunks as S3 would and counts what is written instead of keeping it.
 //! Prints one JSON line: seconds, MB/s, peak RSS (VmHWM), the verdict and what was written.
@@ -171,10 +171,13 @@ fn peak_rss_mb() -> f64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let no_index = args.iter().any(|a| a == "--no-index");
+    args.retain(|a| a != "--no-index");
+    let mut args = args.into_iter();
     let path = args
         .next()
-        .ok_or("usage: prepare_local FILE [CHUNK_BYTES]")?;
+        .ok_or("usage: prepare_local [--no-index] FILE [CHUNK_BYTES]")?;
     let chunk = match args.next() {
         Some(c) => c.parse()?,
         None => 64 * 1024,
@@ -189,8 +192,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = PrepareConfig {
         work_prefix: "work/".into(),
         receipt_prefix: "receipts/".into(),
-        max_request_bytes: erasure::limits::DEFAULT_MAX_REQUEST_BYTES,
-        max_request_users: erasure::limits::DEFAULT_MAX_REQUEST_USERS,
+        // MAX_REQUEST_BYTES and MAX_REQUEST_USERS as the function reads them (defaults when unset).
+        max_request_bytes: std::env::var("MAX_REQUEST_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(erasure::limits::DEFAULT_MAX_REQUEST_BYTES),
+        max_request_users: std::env::var("MAX_REQUEST_USERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(erasure::limits::DEFAULT_MAX_REQUEST_USERS),
         limits: SplitLimits {
             max_part_bytes: erasure::limits::DEFAULT_MAX_PART_BYTES,
             shard_users: erasure::limits::DEFAULT_SHARD_USERS,
@@ -217,7 +227,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         execution: None,
     };
     let started = Instant::now();
-    let prepared = handle(&cfg, &store, Some(&hasher), input).await?;
+    let prepared = handle(&cfg, &store, (!no_index).then_some(&hasher), input).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
@@ -227,6 +237,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "mb_s": size as f64 / 1e6 / seconds,
             "peak_rss_mb": peak_rss_mb(),
             "verdict": prepared.verdict,
+            "user_index": !no_index,
             "valid_users": prepared.stats.valid_users,
             "objects_written": store.objects.load(Ordering::Relaxed),
             "bytes_written": store.written.load(Ordering::Relaxed),
