@@ -134,7 +134,9 @@ fn validate(o: &Options) -> std::io::Result<bool> {
         return Ok(false);
     }
     let mut reader = RequestReader::with_max_users(o.policy, o.max_users);
-    let mut splitter = Splitter::new(o.limits);
+    reader.expect_bytes(size);
+    // The split is reported, not written: counted without building the parts' bytes.
+    let mut splitter = Splitter::counting(o.limits);
     let mut produced = Produced::default();
     let mut buf = vec![0u8; 1 << 20];
     loop {

@@ -1,5 +1,7 @@
 //! Fuzzes the request reader: any bytes, in any chunking, must not panic, must give the same
-//! result whole or chunked, and must only ever yield valid, distinct IDs.
+//! result whole or chunked, must give exactly the same result (IDs, counts, line numbers,
+//! verdict) on the fast path for plain lines as on the general path alone, and must only ever
+//! yield valid, distinct IDs.
 #![no_main]
 
 use erasure::request_csv::{ReadAll, read_all, BadRowPolicy, RequestReader, MAX_ID_CHARS};
@@ -19,6 +21,15 @@ fuzz_target!(|data: &[u8]| {
         if whole_verdict.is_ok() {
             assert_eq!(&ids, &whole, "chunking changed the IDs");
         }
+        let mut general_ids = Vec::new();
+        let mut g = RequestReader::new(policy).general_path_only();
+        for c in bytes.chunks(chunk) {
+            g.push(c, &mut |id| general_ids.push(id.to_string()));
+        }
+        let (general_stats, general_verdict) = g.finish(&mut |id| general_ids.push(id.to_string()));
+        assert_eq!(&general_ids, &ids, "the fast path changed the IDs");
+        assert_eq!(&general_stats, &stats, "the fast path changed the counts");
+        assert_eq!(&general_verdict, &verdict, "the fast path changed the verdict");
         assert_eq!(verdict.is_ok(), whole_verdict.is_ok(), "chunking changed the verdict");
         if verdict.is_ok() {
             assert_eq!(stats, whole_stats);

@@ -1,5 +1,5 @@
-//! Writing one object from pieces handed over in order, holding at most one piece: a single
-//! PutObject when it is one piece, else a multipart upload (every piece but the last at least
+//! Writing one object from pieces handed over in order, holding back only the first piece: a
+//! single PutObject when it is one piece, else a multipart upload (every piece but the last at least
 //! 5 MiB, S3's smallest part). An upload that fails is aborted; S3's lifecycle rule clears any
 //! upload left over.
 
@@ -29,31 +29,50 @@ impl PieceWriter {
         }
     }
 
-    /// Adds the next piece.
+    /// Adds the next piece. Only the first piece is held back (it may be the whole object, then
+    /// one PutObject); from the second on, each piece is sent as it comes, so that no more than
+    /// the piece in flight is held.
     pub async fn push<S: ObjectStore>(
         &mut self,
         store: &S,
         piece: Vec<u8>,
     ) -> Result<(), ErasureError> {
-        if let Some(prev) = self.held.replace(piece) {
-            if let Err(e) = self.send_piece(store, prev).await {
-                self.abort(store).await;
-                return Err(e);
+        let sent = match self.held.take() {
+            None if self.upload_id.is_none() => {
+                self.held = Some(piece);
+                return Ok(());
             }
+            None => self.send_piece(store, piece).await,
+            Some(first) => match self.send_piece(store, first).await {
+                Ok(()) => self.send_piece(store, piece).await,
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = sent {
+            self.abort(store).await;
+            return Err(e);
         }
         Ok(())
     }
 
     /// Sends what is held and completes the object.
     pub async fn finish<S: ObjectStore>(mut self, store: &S) -> Result<(), ErasureError> {
-        let last = self.held.take().unwrap_or_default();
+        let held = self.held.take();
         let Some(upload_id) = self.upload_id.clone() else {
             return store
-                .put(&self.bucket, &self.key, last, self.content_type, None)
+                .put(
+                    &self.bucket,
+                    &self.key,
+                    held.unwrap_or_default(),
+                    self.content_type,
+                    None,
+                )
                 .await;
         };
         let result = async {
-            self.send_piece(store, last).await?;
+            if let Some(last) = held {
+                self.send_piece(store, last).await?;
+            }
             let parts = std::mem::take(&mut self.done);
             store
                 .complete_upload(&self.bucket, &self.key, &upload_id, parts)

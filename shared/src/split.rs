@@ -1,6 +1,6 @@
 //! Splitting the normalised IDs into Personalize parts (by size) and Pinpoint shards (by count).
 
-use crate::request_csv::{encode_line, HEADER};
+use crate::request_csv::{encode_line, encoded_len, HEADER};
 
 /// How the normalised request is cut up.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +60,8 @@ pub struct Splitter {
     shard_index: u32,
     line: Vec<u8>,
     ready: Vec<Finished>,
+    /// Counts only: parts and shards are reported with empty bodies (see [`Splitter::counting`]).
+    count_only: bool,
 }
 
 /// The header line every part and shard starts with ([`HEADER`] and a newline).
@@ -92,11 +94,34 @@ impl Splitter {
             shard_index: 0,
             line: Vec::with_capacity(600),
             ready: Vec::new(),
+            count_only: false,
         }
+    }
+
+    /// A splitter that only counts: the same parts (bytes, users) and shards (users), every
+    /// body left empty. For `erasure validate`, which reports the split and uploads nothing.
+    pub fn counting(limits: SplitLimits) -> Self {
+        let mut s = Self::new(limits);
+        s.count_only = true;
+        s.shard = Vec::new();
+        s
     }
 
     /// Adds one normalised ID.
     pub fn add(&mut self, id: &str) {
+        if self.count_only {
+            let line = encoded_len(id);
+            if self.part_users > 0 && self.part_bytes + line > self.limits.max_part_bytes {
+                self.close_part();
+            }
+            self.part_users += 1;
+            self.part_bytes += line;
+            self.shard_users += 1;
+            if self.shard_users >= self.limits.shard_users {
+                self.close_shard();
+            }
+            return;
+        }
         self.line.clear();
         encode_line(id, &mut self.line);
         let line = self.line.len() as u64;
@@ -170,7 +195,12 @@ impl Splitter {
     }
 
     fn close_shard(&mut self) {
-        let body = std::mem::replace(&mut self.shard, header());
+        let next = if self.count_only {
+            Vec::new()
+        } else {
+            header()
+        };
+        let body = std::mem::replace(&mut self.shard, next);
         self.ready.push(Finished::Shard {
             index: self.shard_index,
             body,
@@ -242,6 +272,46 @@ mod tests {
             seen.extend(text.lines().skip(1).map(String::from));
         }
         assert_eq!(seen, ids);
+    }
+
+    #[test]
+    fn counting_reports_the_same_parts_and_shards_without_bodies() {
+        let ids: Vec<String> = (0..500)
+            .map(|i| match i % 4 {
+                0 => format!("user-{i}"),
+                1 => format!("a,b{i}"),
+                2 => format!("say \"{i}\""),
+                _ => format!("é{i}"),
+            })
+            .collect();
+        let limits = SplitLimits {
+            max_part_bytes: 700,
+            shard_users: 37,
+        };
+        let (mut full, mut counted) = (Splitter::new(limits), Splitter::counting(limits));
+        for id in &ids {
+            full.add(id);
+            counted.add(id);
+        }
+        let summary = |out: Vec<Finished>| -> Vec<(u8, u32, u64, u64)> {
+            out.into_iter()
+                .filter_map(|f| match f {
+                    Finished::PartEnd {
+                        index,
+                        users,
+                        bytes,
+                    } => Some((0, index, users, bytes)),
+                    Finished::Shard { index, users, .. } => Some((1, index, users, 0)),
+                    Finished::PartChunk { .. } => None,
+                })
+                .collect()
+        };
+        let counted = counted.finish();
+        assert!(counted.iter().all(|f| match f {
+            Finished::Shard { body, .. } | Finished::PartChunk { body, .. } => body.is_empty(),
+            Finished::PartEnd { .. } => true,
+        }));
+        assert_eq!(summary(counted), summary(full.finish()));
     }
 
     #[test]

@@ -130,3 +130,100 @@ proptest! {
         }
     }
 }
+
+/// Reads `bytes` in chunks of `chunk`, on the fast path or the general path alone.
+fn read_with(
+    bytes: &[u8],
+    policy: BadRowPolicy,
+    max_users: u64,
+    chunk: usize,
+    general_only: bool,
+) -> ReadAll {
+    let mut r = erasure::request_csv::RequestReader::with_max_users(policy, max_users);
+    if general_only {
+        r = r.general_path_only();
+    }
+    let mut ids = Vec::new();
+    for c in bytes.chunks(chunk.max(1)) {
+        r.push(c, &mut |id| ids.push(id.to_string()));
+        if r.problem().is_some() {
+            break;
+        }
+    }
+    let (stats, verdict) = r.finish(&mut |id| ids.push(id.to_string()));
+    ReadAll {
+        ids,
+        stats,
+        verdict,
+    }
+}
+
+/// One line of a request as people write them, good or bad: plain IDs (the fast path's),
+/// and every kind the general path must take (quotes, blanks, commas, non-ASCII, control
+/// characters, lengths around the limit, lone CRs).
+fn any_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[a-zA-Z0-9@._-]{1,12}",
+        2 => prop::sample::select(vec!["u1", "u2", "dup", "DUP"]).prop_map(String::from),
+        1 => Just(String::new()),
+        1 => "[ \t]{1,3}",
+        1 => "[ \t]{0,2}[a-z]{1,5}[ \t]{0,2}",
+        1 => "\"[a-z,\" ]{0,6}\"",
+        1 => "[a-z]{0,3}\"[a-z]{0,3}",
+        1 => "[a-z]{1,3},[a-z]{0,3}",
+        1 => "[a-zé€\u{85}\u{a0}]{1,5}",
+        1 => "[a-z]{0,2}[\u{0}-\u{1f}\u{7f}][a-z]{0,2}",
+        1 => (254usize..259).prop_map(|n| "x".repeat(n)),
+        1 => Just("USER_ID".to_string()),
+    ]
+}
+
+fn messy_file() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        prop::sample::select(vec!["USER_ID", " user_id ", "\"USER_ID\"", "ID", ""]),
+        prop::collection::vec(
+            (any_line(), prop::sample::select(vec!["\n", "\r\n", "\r"])),
+            0..60,
+        ),
+        prop::option::of(prop::collection::vec(any::<u8>(), 0..8)),
+    )
+        .prop_map(|(bom, header, lines, junk)| {
+            let mut out = Vec::new();
+            if bom {
+                out.extend_from_slice("\u{feff}".as_bytes());
+            }
+            out.extend_from_slice(header.as_bytes());
+            out.push(b'\n');
+            for (line, eol) in lines {
+                out.extend_from_slice(line.as_bytes());
+                out.extend_from_slice(eol.as_bytes());
+            }
+            if let Some(junk) = junk {
+                out.extend_from_slice(&junk);
+            }
+            out
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The fast path for plain lines and the general path give the same IDs, counts, line
+    /// numbers, rejection reasons and verdict on every input, whatever the chunking, the
+    /// policy and the user limit (`TOO_MANY_USERS` on the same line).
+    #[test]
+    fn fast_and_general_paths_agree(
+        bytes in prop_oneof![3 => messy_file(), 1 => prop::collection::vec(any::<u8>(), 0..300)],
+        chunk in prop_oneof![Just(1usize << 20), 1usize..40],
+        max_users in prop_oneof![Just(u64::MAX), 0u64..12],
+        skip in any::<bool>(),
+    ) {
+        let policy = if skip { BadRowPolicy::SkipRow } else { BadRowPolicy::RejectFile };
+        let general = read_with(&bytes, policy, max_users, 1 << 20, true);
+        let fast = read_with(&bytes, policy, max_users, chunk, false);
+        prop_assert_eq!(&fast, &general);
+        let general_chunked = read_with(&bytes, policy, max_users, chunk, true);
+        prop_assert_eq!(&general_chunked, &general);
+    }
+}

@@ -1,12 +1,16 @@
 """`make bench`: the numbers a user feels, measured in one run, printed as one table.
 
-    python -m tests.bench [--users 32000] [--limits 300,1000] [--profiles-users 6000]
+    python -m tests.bench [--only-rules] [--users 32000] [--limits 300,1000] [--profiles-users 6000]
                           [--profiles-limit 100] [--starts 11] [--json PATH]
 
 1. Preparation of a generated 100 MB request file (about 3 million IDs): the `erasure validate`
    command (the rules alone, reading a local file) and the real prepare-request binary behind a
    Runtime API stand-in, reading the file from and writing parts and shards to the emulated S3;
    seconds, MB/s, peak RSS (wait4) and the ratio to `wc -l` on the same file in the same run.
+   Beside them, on the same file in the same run, the peers: `wc -l` (the floor), `sort -u`, and
+   the few lines of Python a team would write instead (csv.reader + a set), time and peak RSS;
+   then validate's peak RSS on 10 MB, 100 MB and 1 GiB files (how memory grows with the request).
+   `--only-rules` measures these alone, without the emulation.
 2. Pinpoint erasure through the whole workflow (release builds served by cargo lambda, the
    state machine run by moto, shards through the Distributed Map) against the emulation limited
    to each rate in --limits with 20 ms of latency: achieved successful DeleteUserEndpoints per
@@ -39,6 +43,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,7 +77,7 @@ MEMORY_MB = {  # template.yaml
 POLL_SECONDS_DEPLOYED = 300  # template.yaml PollIntervalSeconds default
 
 TARGETS = {
-    "prepare_mb_s": 300.0, "prepare_wc_ratio": 3.0, "prepare_rss_mb": 128.0,
+    "prepare_mb_s": 300.0, "prepare_wc_ratio": 3.0, "prepare_rss_mb": 128.0, "validate_rss_mb": 100.0,
     "pinpoint_share": 0.95, "profiles_share": 0.90, "throttled_share": 0.02, "cold_ms": 20.0, "zip_mb": 5.0, "cost": 1.0,
 }
 
@@ -119,42 +124,108 @@ def machine() -> dict:
 
 
 def run_timed(cmd: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS MB, exit code) of one process."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - t, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    """(seconds, peak RSS MB, exit code) of one process. The peak comes from GNU time when it is
+    there: a child forked from this Python process starts its accounting at the parent's RSS (the
+    kernel carries the forking process's high-water mark across exec), so wait4 alone could not
+    read below about 70 MB; `time` is small and forks the command itself."""
+    timer = Path("/usr/bin/time")
+    if not timer.exists():
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        return time.perf_counter() - t, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        t = time.perf_counter()
+        code = subprocess.run([str(timer), "-f", "%M", "-o", out.name, *cmd],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        seconds = time.perf_counter() - t
+        lines = [x for x in Path(out.name).read_text().split() if x.isdigit()]
+    return seconds, (int(lines[-1]) / 1024 if lines else float("nan")), code
 
 
-def bench_prepare(stack: Stack) -> dict:
+# The few lines of Python a team would write instead of this tool (csv.reader and a set,
+# blanks stripped, the header skipped): the yardstick the Rust path is measured against.
+PYTHON_PEER = """
+import csv, sys
+seen = set()
+with open(sys.argv[1], newline="", encoding="utf-8-sig") as f:
+    rows = csv.reader(f)
+    next(rows, None)
+    for row in rows:
+        if row and row[0].strip():
+            seen.add(row[0].strip())
+print(len(seen))
+"""
+RSS_SIZES = (10_000_000, 100_000_000, 1_073_741_824)
+
+
+def request_file(size: int) -> Path:
+    """The generated request file of about `size` bytes (made once, kept in WORK)."""
     WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / "request-100mb.csv"
-    if not path.exists() or path.stat().st_size < PREPARE_BYTES:
+    path = WORK / ("request-100mb.csv" if size == PREPARE_BYTES else f"request-{size // 1_000_000}mb.csv")
+    if not path.exists() or path.stat().st_size < size:
         log(f"generating {path.name}")
-        prep.generate(path, PREPARE_BYTES)
-    size = path.stat().st_size
+        prep.generate(path, size)
     with open(path, "rb") as f:  # the page cache holds it for every reader below alike
         while f.read(1 << 24):
             pass
-    wc = min(prep.wc_seconds(path) for _ in range(3))
+    return path
+
+
+def best_of(cmd: list[str], runs: int = 3, want: int = 0) -> dict:
+    """Fastest of `runs` runs (seconds, its peak RSS MB); fails unless the exit code is `want`."""
+    samples = [run_timed(cmd) for _ in range(runs)]
+    seconds, rss, code = min(samples)
+    if code != want:
+        raise RuntimeError(f"{cmd[0]} exited {code}, not {want}")
+    return {"seconds": seconds, "rss_mb": max(s[1] for s in samples)}
+
+
+def bench_rules(sizes=RSS_SIZES) -> dict:
+    """The request rules alone (`erasure validate`, the same code as the prepare function) on
+    the 100 MB file, beside its peers on the same file in the same run: `wc -l` (the floor),
+    `sort -u`, and the Python a team would write instead; then validate's peak RSS at each size
+    in `sizes`. No emulation: runnable alone with `python -m tests.bench --only-rules`."""
+    path = request_file(PREPARE_BYTES)
+    size = path.stat().st_size
     users = int(subprocess.run(["wc", "-l", str(path)], capture_output=True, text=True).stdout.split()[0]) - 1
-    log("erasure validate on the file")
-    validate = [run_timed([str(RELEASE / "erasure"), "validate", str(path)]) for _ in range(3)]
-    v_seconds, v_rss, v_code = min(validate)
-    if v_code != 0:
-        raise RuntimeError(f"erasure validate rejected the generated file (exit {v_code})")
+    log("erasure validate and its peers on the 100 MB file")
+    validate = best_of([str(RELEASE / "erasure"), "validate", str(path)])
+    peers = {
+        "wc -l": best_of(["wc", "-l", str(path)]),
+        "sort -u": best_of(["sort", "-u", "-o", "/dev/null", str(path)]),
+        "Python csv.reader + set": best_of([sys.executable, "-c", PYTHON_PEER, str(path)]),
+    }
+    wc = peers["wc -l"]["seconds"]
+    validate.update(mb_s=size / 1e6 / validate["seconds"], wc_ratio=validate["seconds"] / wc)
+    for peer in peers.values():
+        peer["validate_speedup"] = peer["seconds"] / validate["seconds"]
+    growth = []
+    for n in sizes:
+        p = path if n == PREPARE_BYTES else request_file(n)
+        lines = int(subprocess.run(["wc", "-l", str(p)], capture_output=True, text=True).stdout.split()[0]) - 1
+        log(f"erasure validate at {n / 1e6:.0f} MB ({lines:,} users)")
+        # --max-users above the file's users: the curve, not the deployed cap (25 M at most).
+        r = best_of([str(RELEASE / "erasure"), "validate", "--max-users", str(max(lines, 1)),
+                     "--max-request-bytes", str(2 * n), str(p)], runs=1 if n > PREPARE_BYTES else 3)
+        growth.append({"bytes": p.stat().st_size, "users": lines, **r,
+                       "bytes_per_user": r["rss_mb"] * 2**20 / max(lines, 1)})
+    return {"bytes": size, "users": users, "wc_seconds": wc, "validate": validate, "peers": peers,
+            "rss_growth": growth, "sort_env": {k: os.environ.get(k) for k in ("LANG", "LC_ALL") if k in os.environ}}
+
+
+def bench_prepare(stack: Stack, rules: dict) -> dict:
+    path = request_file(PREPARE_BYTES)
+    size = path.stat().st_size
     log("prepare-request on the emulated S3")
     stack.reset()
     p = prep.run_prepare(stack, path, env_extra={"SHARD_USERS": str(SHARD_USERS)})
     verdict = p["result"]
-    return {
-        "bytes": size, "users": users, "wc_seconds": wc,
-        "validate": {"seconds": v_seconds, "mb_s": size / 1e6 / v_seconds, "rss_mb": v_rss,
-                     "wc_ratio": v_seconds / wc},
-        "prepare": {"seconds": p["seconds"], "mb_s": size / 1e6 / p["seconds"], "rss_mb": p["peak_rss_mb"],
-                    "wc_ratio": p["seconds"] / wc,
-                    "shards": ((verdict.get("prepared") or verdict).get("shards") or {}).get("count")},
-    }
+    wc = rules["wc_seconds"]
+    return dict(rules, prepare={
+        "seconds": p["seconds"], "mb_s": size / 1e6 / p["seconds"], "rss_mb": p["peak_rss_mb"],
+        "wc_ratio": p["seconds"] / wc,
+        "shards": ((verdict.get("prepared") or verdict).get("shards") or {}).get("count")})
 
 
 def bench_cap() -> dict:
@@ -409,17 +480,48 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def format_rows(rows: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in rows + [("Measure", "Result", "Target", "")]) for i in range(4)]
+    line = lambda cells: "| " + " | ".join(str(x).ljust(w) for x, w in zip(cells, widths)) + " |"  # noqa: E731
+    out = [line(("Measure", "Result", "Target", "")), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(out + [line(row) for row in rows])
+
+
+def rules_rows(p: dict) -> list[tuple]:
+    """The rows of bench_rules: validate, its peers as ratios, and RSS by request size."""
+    t = TARGETS
+    v = p["validate"]
+    rows = [("Prep 100 MB: validate (CLI, local file)",
+             f"{v['seconds']:.3f} s, {v['mb_s']:.0f} MB/s, {v['rss_mb']:.0f} MB RSS, {v['wc_ratio']:.1f}x wc -l",
+             f">= {t['prepare_mb_s']:.0f} MB/s, < {t['validate_rss_mb']:.0f} MB",
+             verdict(v["mb_s"] >= t["prepare_mb_s"] and v["rss_mb"] < t["validate_rss_mb"])),
+            ("Prep 100 MB: file", f"{p['bytes'] / 1e6:.0f} MB, {p['users']:,} IDs", "", "")]
+    for name, peer in p["peers"].items():
+        rows.append((f"Peer on the same file: {name}",
+                     f"{peer['seconds']:.3f} s, {peer['rss_mb']:.0f} MB RSS; validate takes "
+                     f"{1 / peer['validate_speedup']:.2f}x its time and "
+                     f"{v['rss_mb'] / peer['rss_mb']:.2f}x its memory"
+                     if name != "wc -l" else
+                     f"{peer['seconds']:.3f} s, {peer['rss_mb']:.0f} MB RSS (the floor); validate = "
+                     f"{1 / peer['validate_speedup']:.1f}x it", "", ""))
+    for g in p.get("rss_growth", []):
+        rows.append((f"Validate RSS at {g['bytes'] / 1e6:,.0f} MB ({g['users']:,} users)",
+                     f"{g['rss_mb']:.0f} MB peak, {g['bytes_per_user']:.1f} B/user, {g['seconds']:.2f} s",
+                     "grows with distinct users only", ""))
+    return rows
+
+
 def table(r: dict) -> str:
     t = TARGETS
     rows = []
-    p = r["prepare"]
-    for name, m in (("validate (CLI, local file)", p["validate"]), ("prepare-request (emulated S3)", p["prepare"])):
-        rows.append((f"Prep 100 MB: {name}",
+    p = r.get("prepare") or r["rules"]
+    rows += rules_rows(p)
+    if "prepare" in p:
+        m = p["prepare"]
+        rows.append(("Prep 100 MB: prepare-request (emulated S3)",
                      f"{m['seconds']:.2f} s, {m['mb_s']:.0f} MB/s, {m['rss_mb']:.0f} MB RSS, {m['wc_ratio']:.1f}x wc -l",
-                     f">= {t['prepare_mb_s']:.0f} MB/s, <= {t['prepare_wc_ratio']:.0f}x wc, < {t['prepare_rss_mb']:.0f} MB",
-                     verdict(m["mb_s"] >= t["prepare_mb_s"] and m["wc_ratio"] <= t["prepare_wc_ratio"]
-                             and m["rss_mb"] < t["prepare_rss_mb"])))
-    rows.append(("Prep 100 MB: file", f"{p['bytes'] / 1e6:.0f} MB, {p['users']:,} IDs, wc -l {p['wc_seconds'] * 1000:.0f} ms", "", ""))
+                     f"< {t['prepare_rss_mb']:.0f} MB (its time is the emulated S3's)",
+                     verdict(m["rss_mb"] < t["prepare_rss_mb"])))
     if "cap" in r:
         c = r["cap"]
         rows.append((f"Prep at the cap: {c['users']:,} users (validate)",
@@ -457,11 +559,7 @@ def table(r: dict) -> str:
     rows.append(("Cost per 1M users (outside Personalize)",
                  f"${c['total']:.3f} (Lambda ${c['lambda']:.3f}, Step Functions ${c['step_functions']:.3f}, S3 ${c['s3']:.3f})",
                  "< $1", verdict(c["total"] < t["cost"])))
-    widths = [max(len(str(row[i])) for row in rows + [("Measure", "Result", "Target", "")]) for i in range(4)]
-    line = lambda cells: "| " + " | ".join(str(x).ljust(w) for x, w in zip(cells, widths)) + " |"  # noqa: E731
-    out = [line(("Measure", "Result", "Target", "")), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [line(row) for row in rows]
-    out.append("")
+    out = [format_rows(rows), ""]
     out.append("Cost formula: " + c["formula"])
     out.append("Training cost (separate): " + c["training_formula"])
     m = r["machine"]
@@ -478,9 +576,21 @@ def main(argv=None):
     ap.add_argument("--starts", type=int, default=11)
     ap.add_argument("--json", default=str(WORK / "results.json"))
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    ap.add_argument("--only-rules", action="store_true",
+                    help="measure the request rules and their peers alone (no emulation)")
     ap.add_argument("--only-profiles", action="store_true",
                     help="measure the Customer Profiles row alone (no table of the rest)")
     args = ap.parse_args(argv)
+    if args.only_rules:
+        if not args.no_build:
+            sh("cargo", "build", "--release", "--quiet", "-p", "erasure-cli")
+        rules = bench_rules()
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).with_name("rules.json").write_text(json.dumps(rules, indent=2))
+        print(format_rows(rules_rows(rules)))
+        m = machine()
+        print(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, {m['rustc']}, Python {m['python']}")
+        return
     if args.only_profiles:
         if not args.no_build:
             build()
@@ -493,7 +603,7 @@ def main(argv=None):
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     results["cap"] = bench_cap()
     with Stack(log_dir=WORK / "logs", quiet=True, release=True) as stack:
-        results["prepare"] = bench_prepare(stack)
+        results["prepare"] = bench_prepare(stack, bench_rules())
         results["pinpoint"] = [bench_pinpoint(stack, int(x), args.users) for x in args.limits.split(",")]
         results["profiles"] = [bench_profiles(stack, args.profiles_limit, args.profiles_users)]
         stack.stop_functions()

@@ -18,14 +18,19 @@ async fn main() -> Result<(), Error> {
         store: &store,
         jobs: &jobs,
     };
-    let hasher = ssm::user_hasher(&conf).await?;
-    run(service_fn(|ev: LambdaEvent<serde_json::Value>| {
-        let deadline = invocation_deadline(
-            ev.context.deadline(),
-            std::time::SystemTime::now(),
-            cfg.function_timeout,
-        );
-        dispatch(&cfg, &services, hasher.as_ref(), Some(deadline), ev.payload)
-    }))
+    // Read while the function asks for its first request, not before (see ssm.rs).
+    let hasher = ssm::UserHasherLoad::start(&conf);
+    let (cfg, services, hasher) = (&cfg, &services, &hasher);
+    run(service_fn(
+        |ev: LambdaEvent<serde_json::Value>| async move {
+            let deadline = invocation_deadline(
+                ev.context.deadline(),
+                std::time::SystemTime::now(),
+                cfg.function_timeout,
+            );
+            let key = hasher.get().await?;
+            dispatch(cfg, services, key, Some(deadline), ev.payload).await
+        },
+    ))
     .await
 }

@@ -2,7 +2,7 @@
 
 use erasure::aws::{load_config, s3_client, ssm, S3Store};
 use erasure::payload::ExecutionInput;
-use erasure::steps::prepare::{handle, PrepareConfig};
+use erasure::steps::prepare::{handle_with_key, PrepareConfig};
 use erasure::telemetry::{request_span, Instrument};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -12,10 +12,11 @@ async fn main() -> Result<(), Error> {
     let cfg = PrepareConfig::from_env()?;
     let conf = load_config().await;
     let store = S3Store::new(s3_client(&conf));
-    let hasher = ssm::user_hasher(&conf).await?;
+    // Read beside the first request's opening of its object, not before asking for work.
+    let hasher = ssm::UserHasherLoad::start(&conf);
     run(service_fn(|ev: LambdaEvent<ExecutionInput>| {
         let span = request_span(&ev.payload);
-        handle(&cfg, &store, hasher.as_ref(), ev.payload).instrument(span)
+        handle_with_key(&cfg, &store, hasher.get(), ev.payload).instrument(span)
     }))
     .await
 }

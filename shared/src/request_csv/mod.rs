@@ -11,6 +11,7 @@
 
 use crate::fingerprint_set::FingerprintSet;
 
+mod fast;
 mod problems;
 pub use problems::{FileProblem, RequestStats, RowProblem, RowRejection};
 
@@ -75,6 +76,16 @@ pub struct RequestReader {
     stats: RequestStats,
     fatal: Option<FileProblem>,
     first_bad: Option<RowRejection>,
+    /// Plain lines read by the fast path whose duplicate check is still to come (see fast.rs).
+    pending: Vec<fast::Pending>,
+    /// Whether plain lines may take the fast path (always, but for tests that compare).
+    fast_path: bool,
+    /// Set when the byte-by-byte path ends a record, so that the fast path can take over.
+    ended: bool,
+    /// The file's size when known, and the bytes read so far: the duplicate tables are sized
+    /// once from the first lines' average length (see [`RequestReader::expect_bytes`]).
+    expected_bytes: Option<u64>,
+    bytes_read: u64,
 }
 
 impl RequestReader {
@@ -104,7 +115,43 @@ impl RequestReader {
             stats: RequestStats::default(),
             fatal: None,
             first_bad: None,
+            pending: Vec::new(),
+            fast_path: true,
+            ended: false,
+            expected_bytes: None,
+            bytes_read: 0,
         }
+    }
+
+    /// Tells the reader the file's size: after its first lines it sizes the duplicate tables
+    /// for the users the file can hold at their average length (at most the user limit), so
+    /// that they are not rehashed as they fill. Changes no result; only speed and memory.
+    pub fn expect_bytes(&mut self, size: u64) {
+        self.expected_bytes = Some(size);
+    }
+
+    /// Sizes the duplicate tables once enough lines tell the average line's length.
+    fn size_tables(&mut self) {
+        const SAMPLE_ROWS: u64 = 20_000;
+        let Some(size) = self.expected_bytes else {
+            return;
+        };
+        let lines = self.stats.rows + self.stats.blank_lines;
+        if lines < SAMPLE_ROWS || self.bytes_read == 0 {
+            return;
+        }
+        self.expected_bytes = None;
+        let users = (u128::from(size) * u128::from(self.stats.rows) / u128::from(self.bytes_read))
+            .min(u128::from(self.max_users));
+        self.seen.reserve(u64::try_from(users).unwrap_or(u64::MAX));
+    }
+
+    /// The same reader with the fast path for plain lines turned off: every byte goes through
+    /// the general (quoting-aware) path. For tests and the fuzz target, which check that both
+    /// paths give the same IDs, counts, line numbers and verdict on every input.
+    pub fn general_path_only(mut self) -> Self {
+        self.fast_path = false;
+        self
     }
 
     /// The file-level problem found so far, if any: once set, reading can stop.
@@ -139,9 +186,40 @@ impl RequestReader {
     }
 
     fn feed(&mut self, chunk: &[u8], on_id: &mut dyn FnMut(&str)) {
-        for &b in chunk {
+        let mut pos = 0;
+        let mut next_newline = None;
+        while pos < chunk.len() && self.fatal.is_none() {
+            if self.fast_path && self.at_record_start() && self.seen_header {
+                pos = self.fast_lines(chunk, pos, &mut next_newline, on_id);
+                if pos == chunk.len() || self.fatal.is_some() {
+                    break;
+                }
+            }
+            // The general path keeps the order of events: the fast path's pending lines are
+            // settled before it can end a record of its own.
+            self.settle_pending(chunk, on_id);
+            pos = self.general(chunk, pos, on_id);
+        }
+        self.settle_pending(chunk, on_id);
+        self.bytes_read += chunk.len() as u64;
+        self.size_tables();
+    }
+
+    /// At the start of a record, with nothing of it read yet.
+    fn at_record_start(&self) -> bool {
+        self.lex == Lex::FieldStart && self.fields == 1 && self.field.is_empty()
+    }
+
+    /// The general path: reads bytes from `pos` one at a time, up to the end of the record (or
+    /// of the chunk, or a file-level problem), and returns where it stopped.
+    fn general(&mut self, chunk: &[u8], pos: usize, on_id: &mut dyn FnMut(&str)) -> usize {
+        self.ended = false;
+        for (i, &b) in chunk.iter().enumerate().skip(pos) {
             if self.fatal.is_some() {
-                return;
+                return chunk.len();
+            }
+            if std::mem::take(&mut self.ended) {
+                return i;
             }
             if self.skip_lf {
                 self.skip_lf = false;
@@ -214,6 +292,7 @@ impl RequestReader {
                 },
             }
         }
+        chunk.len()
     }
 
     /// Ends the file: the final verdict and the counts.
@@ -261,6 +340,7 @@ impl RequestReader {
     }
 
     fn reset_record(&mut self) {
+        self.ended = true;
         self.field.clear();
         self.fields = 1;
         self.quoted = false;
@@ -283,19 +363,29 @@ impl RequestReader {
             self.fatal = Some(FileProblem::ExtraColumns { line });
             return;
         }
-        let Ok(text) = std::str::from_utf8(&self.field) else {
+        // Taken out for the row's checks (which need `self` mutably), then put back to keep
+        // its allocation.
+        let field = std::mem::take(&mut self.field);
+        let done = self.end_row(&field, line, on_id);
+        self.field = field;
+        if done {
+            self.reset_record();
+        }
+    }
+
+    /// The header or a data row, read whole; false when it ended the file (a file-level problem).
+    fn end_row(&mut self, field: &[u8], line: u64, on_id: &mut dyn FnMut(&str)) -> bool {
+        let Ok(text) = std::str::from_utf8(field) else {
             self.fatal = Some(FileProblem::InvalidUtf8 { line });
-            return;
+            return false;
         };
         if !self.seen_header {
             if text.trim().eq_ignore_ascii_case(HEADER) && !self.malformed {
                 self.seen_header = true;
-            } else {
-                self.fatal = Some(FileProblem::WrongHeader { line });
-                return;
+                return true;
             }
-            self.reset_record();
-            return;
+            self.fatal = Some(FileProblem::WrongHeader { line });
+            return false;
         }
         self.stats.rows += 1;
         let id = text.trim();
@@ -318,29 +408,52 @@ impl RequestReader {
                 if self.stats.rejections.len() < MAX_LISTED_REJECTIONS {
                     self.stats.rejections.push(r);
                 }
+                true
             }
             None => {
-                if self.seen.insert(id) {
-                    if self.stats.valid_users >= self.max_users {
-                        self.fatal = Some(FileProblem::TooManyUsers {
-                            limit: self.max_users,
-                        });
-                        return;
-                    }
-                    self.stats.valid_users += 1;
-                    on_id(id);
-                } else {
-                    self.stats.duplicates += 1;
-                }
+                let f = self.seen.fingerprint(id.as_bytes());
+                self.settle(f, id, on_id)
             }
         }
-        self.reset_record();
     }
+
+    /// The duplicate check of one valid ID, in file order: counts it as a duplicate, or hands
+    /// it on as a new user; false when it is one user over the limit (`TOO_MANY_USERS`).
+    fn settle(&mut self, f: u128, id: &str, on_id: &mut dyn FnMut(&str)) -> bool {
+        if !self.seen.insert_fingerprint(f) {
+            self.stats.duplicates += 1;
+            return true;
+        }
+        if self.stats.valid_users >= self.max_users {
+            self.fatal = Some(FileProblem::TooManyUsers {
+                limit: self.max_users,
+            });
+            return false;
+        }
+        self.stats.valid_users += 1;
+        on_id(id);
+        true
+    }
+}
+
+/// Whether an ID must be quoted in a CSV line.
+fn needs_quotes(id: &str) -> bool {
+    id.starts_with(' ') || id.bytes().any(|b| b == b',' || b == b'"')
+}
+
+/// The length of [`encode_line`]'s output for an ID, newline included.
+pub fn encoded_len(id: &str) -> u64 {
+    let quoting = if needs_quotes(id) {
+        2 + id.bytes().filter(|&b| b == b'"').count()
+    } else {
+        0
+    };
+    (id.len() + quoting + 1) as u64
 }
 
 /// Encodes one ID as a CSV line (quoted only when it must be), newline included.
 pub fn encode_line(id: &str, out: &mut Vec<u8>) {
-    if id.contains([',', '"']) || id.starts_with(' ') {
+    if needs_quotes(id) {
         out.push(b'"');
         for b in id.bytes() {
             if b == b'"' {

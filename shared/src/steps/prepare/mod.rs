@@ -82,6 +82,18 @@ pub async fn handle(
     hasher: Option<&UserHasher>,
     input: ExecutionInput,
 ) -> Result<Prepared, ErasureError> {
+    handle_with_key(cfg, store, async { Ok(hasher) }, input).await
+}
+
+/// As [`handle`], with the user-hash key still being read: it is awaited only once the request
+/// object is open, so that its read (begun at the function's start) overlaps that first round
+/// trip instead of lengthening init or the request.
+pub async fn handle_with_key<'h>(
+    cfg: &PrepareConfig,
+    store: &impl ObjectStore,
+    hasher: impl std::future::Future<Output = Result<Option<&'h UserHasher>, ErasureError>>,
+    input: ExecutionInput,
+) -> Result<Prepared, ErasureError> {
     let mut request = input.request;
     let id = request.request_id.clone();
     // Every object under the request prefix starts an execution; one that is not a CSV file is
@@ -116,8 +128,10 @@ pub async fn handle(
         ));
     }
 
+    let hasher = hasher.await?;
     let bucket = request.bucket.clone();
     let mut reader = RequestReader::with_max_users(cfg.policy, cfg.max_request_users);
+    reader.expect_bytes(size);
     let mut splitter = Splitter::new(cfg.limits);
     let mut out = Outputs::default();
     let mut index =

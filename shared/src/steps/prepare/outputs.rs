@@ -62,7 +62,7 @@ impl<'h> UserIndex<'h> {
     }
 
     pub(super) fn add(&mut self, uid: &str) {
-        self.buf.extend_from_slice(self.hasher.hash(uid).as_bytes());
+        self.hasher.hash_into(uid, &mut self.buf);
         self.buf.push(b'\n');
         self.rows += 1;
     }
