@@ -63,6 +63,26 @@ impl ObjectStore for SinkStore {
         Err(ErasureError::NotFound(key.to_string()))
     }
 
+    async fn get_tagged(
+        &self,
+        _bucket: &str,
+        _key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, ErasureError> {
+        Ok(None)
+    }
+
+    async fn put_if(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        body: Vec<u8>,
+        _expected: Option<&str>,
+    ) -> Result<bool, ErasureError> {
+        self.written.fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.objects.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
     async fn put(
         &self,
         _bucket: &str,
