@@ -26,3 +26,19 @@ def test_the_training_cost_is_a_separate_formula_and_the_models_step_is_counted(
     formula = with_models["training_formula"]
     assert "training hours" in formula and "trainingHours" in formula and "per request" in formula
     assert with_models["total"] == with_models["lambda"] + with_models["step_functions"] + with_models["s3"]
+
+
+def test_the_table_prints_the_cost_and_the_training_formula_beside_it(monkeypatch):
+    import tests.bench.__main__ as bench
+
+    monkeypatch.setattr(bench, "rules_rows", lambda p: [])  # the rules rows are the bench's own
+    prep = {"users": 3_200_000, "prepare": {"seconds": 10.0}}
+    pinpoint = {**run(2), "achieved_rps": 290.0, "share_of_limit": 0.97, "throttled_share": 0.0,
+                "users_lost": 0, "seconds": 110.0, "outcome": "COMPLETED"}
+    results = {"rules": {}, "pinpoint": [pinpoint], "emulator": {"callsPerSecond": 900.0, "runs": [900.0]},
+               "cold_start": {}, "cost": cost_per_million(prep, [pinpoint]),
+               "machine": {"cpu": "cpu", "cores": 2, "memory_gb": 8, "os": "Linux", "rustc": "rustc"}}
+    lines = bench.table(results).splitlines()
+    [cost] = [line for line in lines if "Cost per 1M users" in line]
+    assert "$" in cost
+    assert any(line.startswith("Training cost (separate): ") and "training hours" in line for line in lines)
