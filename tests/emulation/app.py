@@ -216,6 +216,15 @@ class Emulator:
         if path.startswith("/_emulator/"):
             return self.control(environ, start_response, path[len("/_emulator/"):])
         start_response = principals.RECORDER.observe(environ, start_response)  # who called (tests/iam)
+        # Who signed this request, for what moto does inside it in this thread (the S3 event of the
+        # object it creates carries the signer's unique ID: moto_glue.py).
+        principals.REQUEST.access_key = principals.access_key_of(environ)
+        try:
+            return self.dispatch(environ, start_response, path)
+        finally:
+            principals.REQUEST.access_key = None
+
+    def dispatch(self, environ, start_response, path):
         service, region = scope_of(environ)
         if service is None:
             target = environ.get("HTTP_X_AMZ_TARGET", "")

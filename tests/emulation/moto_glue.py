@@ -10,7 +10,15 @@
   AWS returns and what the Step Functions engine turns into Error == errorType.
 - S3 -> Lambda notifications are delivered asynchronously (moto delivers them inside the PutObject
   request and swallows every error) with AWS's two retries on a function error, and the event
-  records carry the fields AWS's do.
+  records carry the fields AWS's do: `userIdentity.principalId` is the unique ID of whoever signed
+  the PutObject / CompleteMultipartUpload (principals.principal_id_of: `AWS:<RoleId>:<session>`
+  for a key moto's STS issued, `AWS:<UserId>` for an IAM user's key, `AWS:EMULATOR` for the
+  harness's key "test" and any other), `eventTime` the time S3 finished the request, in ISO 8601
+  with milliseconds and Z ("Event message structure",
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+- IAM users get UserIds as AWS gives them (AIDA + 17 characters; moto gives 20 lowercase
+  characters), so that an upload's principalId looks like AWS's ("IAM identifiers", Understanding
+  unique ID prefixes, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes).
 - StartExecution without a name gets a UUID name, as on AWS (moto's engine would name it "None",
   and a second unnamed start would then be ExecutionAlreadyExists).
 - StopExecution leaves the execution ABORTED when it returns, with its stopDate, as on AWS. moto's
@@ -304,8 +312,13 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
 
     def s3_event(event_name, bucket, key, notification_id):
         event = original_event(event_name, bucket, key, notification_id)
+        # moto builds the event inside the request that created the object, in its thread: the
+        # key that signed it is the one app.py noted for this thread (principals.REQUEST).
+        principal_id = principals.principal_id_of(principals.request_key())
+        event_time = _event_time(key)
         for rec in event["Records"]:
-            rec["userIdentity"] = {"principalId": "AWS:EMULATOR"}
+            rec["eventTime"] = event_time
+            rec["userIdentity"] = {"principalId": principal_id}
             rec["requestParameters"] = {"sourceIPAddress": "127.0.0.1"}
             rec["responseElements"] = {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
                                        "x-amz-id-2": uuid.uuid4().hex}
@@ -318,6 +331,8 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
         return event
 
     notifications._get_s3_event = s3_event
+    _one_event_per_multipart_upload()
+    _aws_user_ids()
 
     def invoke_awslambda(account_id, event_body, fn_arn, region_name):
         from moto.awslambda.utils import get_backend
@@ -336,6 +351,64 @@ def install(lambda_endpoint: str, port: int, timeout: float = 900.0, async_retry
     sfn_limits.install()  # AWS's hard limits and Distributed Map results in the engine
     principals.install()  # who made each AWS call, for tests/iam (principals.py)
     return FORWARDER
+
+
+def _event_time(key) -> str:
+    """When S3 finished the request that created `key` (its Last-Modified, set as moto stores the
+    object), as AWS writes eventTime: 2026-01-02T03:04:05.678Z."""
+    when = getattr(key, "last_modified", None)
+    if not isinstance(when, dt.datetime):
+        when = dt.datetime.now(dt.timezone.utc)
+    return _iso(when)
+
+
+_COMPLETING = threading.local()
+
+
+def _one_event_per_multipart_upload():
+    """A completed multipart upload is one ObjectCreated:CompleteMultipartUpload event on AWS
+    ("Supported event types", https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html).
+    moto stores the object with its own put_object, which sends an ObjectCreated:Put event first:
+    that one is dropped."""
+    import moto.s3.models as s3_models
+    import moto.s3.notifications as notifications
+
+    original_complete = s3_models.S3Backend.complete_multipart_upload
+    original_send = notifications.send_event
+
+    def complete_multipart_upload(self, *args, **kwargs):
+        _COMPLETING.active = True
+        try:
+            return original_complete(self, *args, **kwargs)
+        finally:
+            _COMPLETING.active = False
+
+    def send_event(account_id, event_name, bucket, key):
+        if getattr(_COMPLETING, "active", False) and \
+                event_name == notifications.S3NotificationEvent.OBJECT_CREATED_PUT_EVENT:
+            return None
+        return original_send(account_id, event_name, bucket, key)
+
+    s3_models.S3Backend.complete_multipart_upload = complete_multipart_upload
+    notifications.send_event = send_event
+
+
+def _aws_user_ids():
+    """IAM user IDs as AWS shapes them: AIDA and 17 upper-case letters and digits (moto: 20
+    lower-case characters)."""
+    import moto.iam.models as iam_models
+    from moto.iam.utils import generate_access_key_id_from_account_id
+
+    if getattr(iam_models.User, "_aws_ids", False):
+        return
+    original = iam_models.User.__init__
+
+    def __init__(self, account_id, *args, **kwargs):
+        original(self, account_id, *args, **kwargs)
+        self.id = generate_access_key_id_from_account_id(account_id=account_id, prefix="AIDA", total_length=21)
+
+    iam_models.User.__init__ = __init__
+    iam_models.User._aws_ids = True
 
 
 def enable_sfn_execution():

@@ -19,6 +19,12 @@ Principals, and how a request is attributed:
   so those calls are recorded as the role's.
 - The role passed to CreateDataDeletionJob: the emulated deletion job's reads of the user list.
 - Service principals: S3 notifications invoking start-erasure, EventBridge invoking finalize.
+- People outside the application: a key moto's STS issued (AssumeRole) is recorded as that
+  role's session ({"type": "assumed-role", "arn": <role ARN>, "session", "userId"}), an IAM
+  user's key as that user ({"type": "user", "arn", "userId"}), each with the identity-based
+  policies moto's IAM holds for it at the time of the call (inline and attached managed), so
+  that tests/iam judges e.g. a request uploader's PutObject against the template's bucket
+  policy. The harness's own AssumeRole and CreateRole are signed with "test" and stay unrecorded.
 - Lambda itself writes each invocation's logs with the function's role
   (AWSLambdaBasicExecutionRole).
 
@@ -105,6 +111,9 @@ class Recorder:
             arn = self.role_keys.get(access_key)
         if arn:
             return {"type": "role", "arn": arn}
+        caller = caller_of(access_key)
+        if caller:
+            return caller
         return {"type": "unattributed", "key": access_key}
 
     # --- the WSGI hook -----------------------------------------------------------------------
@@ -130,6 +139,84 @@ class Recorder:
 
 
 RECORDER = Recorder()
+
+
+# --- who signed a request: moto's STS sessions and IAM users -------------------------------------
+
+EMULATOR_PRINCIPAL_ID = "AWS:EMULATOR"
+
+
+def caller_of(access_key: str | None) -> dict | None:
+    """The IAM identity behind a key moto issued: an STS AssumeRole session (ASIA...) or an IAM
+    user's access key (AKIA...); None for any other key (the harness's, the functions', ...).
+
+    userId is what AWS calls the caller's unique ID (the aws:userid column of the IAM User Guide's
+    policy-variables table, and the S3 event's userIdentity.principalId after "AWS:"): for a role
+    session `<RoleId>:<RoleSessionName>`, for an IAM user its UserId ("IAM identifiers", Unique
+    identifiers, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids;
+    "IAM policy elements: Variables and tags", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable)."""
+    if not access_key or not access_key.startswith(("ASIA", "AKIA")):
+        return None
+    try:
+        from moto.iam.models import iam_backends
+        from moto.sts.models import sts_backends
+
+        iam = iam_backends[ACCOUNT]["aws"]
+        session = sts_backends[ACCOUNT]["aws"].get_assumed_role_from_access_key(access_key)
+        if session is not None:
+            try:
+                role = iam.get_role_by_arn(session.role_arn)
+            except Exception:  # noqa: BLE001 - a role that no longer exists: no policies, no RoleId
+                role = None
+            return {"type": "assumed-role", "arn": session.role_arn, "session": session.session_name,
+                    "userId": f"{role.id}:{session.session_name}" if role else None,
+                    "policies": _policies_of(role)}
+        user = iam.get_user_from_access_key_id(access_key)
+        if user is not None:
+            return {"type": "user", "arn": user.arn, "userId": user.id, "policies": _policies_of(user)}
+    except Exception as e:  # noqa: BLE001 - an identity it cannot read is recorded unattributed
+        LOG.error("principal-calls: could not read the identity of a key: %s", type(e).__name__)
+    return None
+
+
+def _policies_of(entity) -> list[dict]:
+    """The identity-based policy documents of a moto IAM role or user: inline, then the default
+    version of each attached managed policy."""
+    if entity is None:
+        return []
+    docs = list((getattr(entity, "policies", None) or {}).values())
+    for managed in (getattr(entity, "managed_policies", None) or {}).values():
+        docs += [v.document for v in managed.versions if v.is_default]
+    out = []
+    for doc in docs:
+        try:
+            out.append(json.loads(doc) if isinstance(doc, str) else doc)
+        except ValueError:
+            LOG.error("principal-calls: an identity policy that is not JSON")
+    return out
+
+
+def principal_id_of(access_key: str | None) -> str:
+    """The S3 event's `userIdentity.principalId` for an object created with this key: "The unique
+    ID of the IAM resource that caused the event" ("Event message structure",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html),
+    `AWS:<RoleId>:<RoleSessionName>` for a role session, `AWS:<UserId>` for an IAM user (the unique
+    IDs of "IAM identifiers", above). The harness's key ("test"), the functions' and engine's keys
+    and unsigned requests stand for no IAM identity here: they keep "AWS:EMULATOR"."""
+    caller = caller_of(access_key)
+    if caller and caller.get("userId"):
+        return f"AWS:{caller['userId']}"
+    return EMULATOR_PRINCIPAL_ID
+
+
+# The access key of the request this thread serves (app.py sets it around each request): moto
+# builds an S3 event inside the PutObject / CompleteMultipartUpload that created the object, in
+# that request's thread (moto_glue.py reads it there).
+REQUEST = threading.local()
+
+
+def request_key() -> str | None:
+    return getattr(REQUEST, "access_key", None)
 
 
 def access_key_of(environ) -> str | None:
@@ -192,6 +279,8 @@ def describe(environ) -> tuple[str, str, list[dict]]:
         return ("profile", *_customer_profiles(environ, region))
     if service == "lambda":
         return ("lambda", *_lambda(environ["REQUEST_METHOD"], _raw_path(environ), region))
+    if service == "iam":
+        return ("iam", *_iam(environ))
     return service, target.rpartition(".")[2] or environ["REQUEST_METHOD"], [_check(UNMAPPED, "*")]
 
 
@@ -509,6 +598,33 @@ def _customer_profiles(environ, region: str) -> tuple[str, list[dict]]:
             checks.append(_check("profile:TagResource", arn, **{"aws:TagKeys": keys}))
         return op, checks
     return op, [_check(f"profile:{op}", arn)]
+
+
+def _iam(environ) -> tuple[str, list[dict]]:
+    """IAM's awsQuery calls (Action=... in the form body, or the query string of a GET). SAR
+    "AWS Identity and Access Management (IAM)"
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html):
+    iam:GetRole on the role, whose ARN is arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}.
+    GetRole takes the name only; the path is the role's in moto's IAM ("/" for a role that does
+    not exist: AWS then answers NoSuchEntity, and the ARN a grant must match has no other path)."""
+    raw = _body(environ)
+    params = parse_qs(raw.decode("utf-8", errors="replace")) if raw else {}
+    if not params:
+        params = parse_qs(environ.get("QUERY_STRING", ""))
+    action = (params.get("Action") or [""])[0]
+    if action == "GetRole":
+        name = (params.get("RoleName") or [""])[0]
+        return action, [_check("iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role{_role_path(name)}{name}")]
+    return action or environ["REQUEST_METHOD"], [_check(UNMAPPED, "*")]
+
+
+def _role_path(name: str) -> str:
+    try:
+        from moto.iam.models import iam_backends
+
+        return iam_backends[ACCOUNT]["aws"].get_role(name).path or "/"
+    except Exception:  # noqa: BLE001 - NoSuchEntity
+        return "/"
 
 
 def _lambda(method: str, raw_path: str, region: str) -> tuple[str, list[dict]]:
