@@ -52,8 +52,10 @@ def iam_check(batches):
         return
     from tests.iam.report import evaluate
 
+    # A call a test made to see it refused (Stack.upload_as(..., expect_refused=True)) passes when
+    # refused and fails the run when allowed; every other call must be allowed.
     findings = evaluate(batches)
-    problems = findings.refused + findings.unattributed + findings.sar_problems
+    problems = findings.refused + findings.unexpectedly_allowed + findings.unattributed + findings.sar_problems
     assert not problems, "AWS would refuse calls the session made (tests/iam):\n" + "\n".join(problems[:40])
 
 

@@ -4,6 +4,15 @@ its principals made (tests/emulation/principals.py) against the transformed temp
 The emulation's names come from the one mapping in tests/cfn/emulated.py (the names it gives the
 template's resources); everything else is read from the transformed template, so new statements,
 roles, permissions and resources are evaluated without a change here.
+
+Principals outside the template (a request uploader's role session, an IAM user: principals.py
+records them with the identity-based policies moto's IAM held for them) are judged with those
+policies and the template's resource policies (the bucket policy), with the request context AWS
+gives such a caller: aws:PrincipalArn is the role's ARN for a role session ("AWS global condition
+context keys", aws:PrincipalArn,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+aws:userid its unique ID. A recorded call may carry "expect": "refused" (a test's deliberate
+refusal, tests/harness.py Stack.upload_as): its refusal is then what the session check wants.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from dataclasses import dataclass, field
 
 from tests.cfn import emulated, transform
 from tests.emulation import ACCOUNT, REGION
-from tests.iam.policy import Decision, Grant, Principal, Statement, decide
+from tests.iam.policy import Decision, Grant, Principal, Statement, Unsupported, decide, statements
 from tests.iam.template import ResolvedTemplate
 
 STACK = emulated.STACK
@@ -26,6 +35,9 @@ ROLES = {f"arn:aws:iam::{ACCOUNT}:role/{emulated.NAMED[logical]}": logical
          for logical in ("PersonalizeDeletionRole", "ErasureStateMachineRole")}
 # Emulation state machine name -> the template's state machine.
 STATE_MACHINES = {emulated.STATE_MACHINE: "ErasureStateMachine"}
+# Recorded principals outside the template (tests/emulation/principals.py caller_of) -> the
+# aws:PrincipalType AWS gives them ("AWS global condition context keys", aws:PrincipalType).
+EXTERNAL = {"assumed-role": "AssumedRole", "user": "User"}
 
 
 def resolved(params: dict[str, str]) -> ResolvedTemplate:
@@ -44,6 +56,7 @@ class Check:
     resource: str
     context: tuple        # sorted (key, value) pairs; list values as tuples
     operation: str        # the API operation (for the report)
+    expect: str = "allowed"  # "refused": a test made this call to see it refused
 
     def context_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.context}
@@ -66,7 +79,13 @@ class Evaluation:
 
     @property
     def refused(self) -> list[Verdict]:
-        return [v for v in self.verdicts if not v.decision.allowed]
+        """Refused calls no test expected refused."""
+        return [v for v in self.verdicts if not v.decision.allowed and v.check.expect != "refused"]
+
+    @property
+    def unexpectedly_allowed(self) -> list[Verdict]:
+        """Calls a test expected refused that the policies allow."""
+        return [v for v in self.verdicts if v.decision.allowed and v.check.expect == "refused"]
 
 
 class Deployment:
@@ -79,6 +98,8 @@ class Deployment:
         self.resource_policies = t.resource_policies()
         self.function_roles = {fn: _role_of(t, logical) for fn, logical in FUNCTIONS.items()}
         self.role_arns = {t.arn(logical): logical for logical in self.identity}
+        # Principals outside the template (by ARN): their identity-based policies as recorded.
+        self.external_identity: dict[str, list[Statement]] = {}
         self.rewrites = self._rewrites()
 
     def _rewrites(self) -> list[tuple[re.Pattern, str]]:
@@ -141,9 +162,19 @@ class Deployment:
             return role, Principal(ACCOUNT, arn=arn), None
         if kind == "service":
             return recorded["name"], Principal(ACCOUNT, service=recorded["name"]), None
+        if kind in EXTERNAL:
+            arn = recorded.get("arn") or ""
+            sts = []
+            try:
+                for i, doc in enumerate(recorded.get("policies") or []):
+                    sts += statements(f"{arn} identity policy {i}", doc)
+            except Unsupported as e:
+                return None, None, f"a call by {arn!r}, whose identity policy cannot be judged: {e}"
+            self.external_identity[arn] = sts
+            return arn, Principal(ACCOUNT, arn=arn), None
         return None, None, f"a call signed with key {recorded.get('key')!r}: no principal of the application"
 
-    def context(self, principal: Principal, recorded: dict) -> dict:
+    def context(self, principal: Principal, recorded: dict, caller: dict | None = None) -> dict:
         """The request context: the recorded keys (in the template's names) and the global keys
         AWS adds for the principal ("AWS global condition context keys",
         https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
@@ -156,6 +187,15 @@ class Deployment:
         else:
             ctx.update({"aws:PrincipalArn": principal.arn, "aws:PrincipalIsAWSService": "false",
                         "aws:PrincipalType": "AssumedRole"})
+        kind = (caller or {}).get("type")
+        if kind in EXTERNAL:
+            # aws:PrincipalArn is the role's ARN for a role session, the user's for a user;
+            # aws:userid "role-id:session-name" or the user's ID; aws:username only for a user.
+            ctx["aws:PrincipalType"] = EXTERNAL[kind]
+            if caller.get("userId"):
+                ctx["aws:userid"] = caller["userId"]
+            if kind == "user":
+                ctx["aws:username"] = (caller.get("arn") or "").rpartition("/")[2]
         ctx.update({k: self.rename(v) for k, v in recorded.items()})
         return ctx
 
@@ -178,15 +218,16 @@ class Deployment:
                 problems.append(f"{call['service']} {call['operation']}: {problem}")
                 continue
             for c in call["checks"]:
-                ctx = self.context(principal, c.get("context") or {})
+                ctx = self.context(principal, c.get("context") or {}, call["principal"])
                 check = Check(who, c["action"], self.rename(c["resource"]),
                               tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in ctx.items())),
-                              call["operation"])
+                              call["operation"], call.get("expect", "allowed"))
                 seen.setdefault(check, principal)
         return list(seen.items()), problems
 
     def judge(self, check: Check, principal: Principal, removed: frozenset[Grant] = frozenset()) -> Decision:
-        identity = self.identity.get(check.principal, []) if principal.arn else []
+        identity = (self.identity.get(check.principal) or self.external_identity.get(check.principal, [])
+                    if principal.arn else [])
         kms = check.action.lower().startswith("kms:")
         return decide(check.action, check.resource, check.context_dict(), principal, identity,
                       self.resource_policy_for(check.resource), kms_key=kms, removed=removed)

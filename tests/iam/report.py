@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tests.iam import sar
 from tests.iam.deployment import Deployment, Evaluation, GrantUse, grant_usage
@@ -24,6 +25,17 @@ class Findings:
                 by = "; ".join(s.label for s in d.denied_by)
                 out.append(f"{c.principal} {c.operation}: {c.action} on {c.resource} -> {d.reason}"
                            + (f" by {by}" if by else "") + _context_note(c))
+        return sorted(set(out))
+
+    @property
+    def unexpectedly_allowed(self) -> list[str]:
+        """Calls a test made to see them refused (expect "refused") that the policies allow."""
+        out = []
+        for _, ev in self.evaluations:
+            for v in ev.unexpectedly_allowed:
+                c = v.check
+                out.append(f"{c.principal} {c.operation}: {c.action} on {c.resource} -> allowed, "
+                           f"but the test expected it refused{_context_note(c)}")
         return sorted(set(out))
 
     @property
@@ -117,3 +129,47 @@ def summary(findings: Findings) -> str:
     parts += section("NOT AS THE SERVICE AUTHORIZATION REFERENCE SAYS", findings.sar_problems)
     parts += section("TEMPLATE ERRORS", findings.template_errors)
     return "\n".join(parts)
+
+
+class JudgedCall(NamedTuple):
+    """One authorisation one recorded call needed, judged: unpacks as (action, resource, allowed,
+    reason). reason: "allowed", or why not, naming the deciding statements, e.g. "explicit deny by
+    RequestBucketPolicy#3 (OnlyTheNamedRolesOrderErasures)"."""
+
+    action: str
+    resource: str
+    allowed: bool
+    reason: str
+
+
+def judge_recorded_calls(stack, principal_arn: str, operation: str | None = None) -> list[JudgedCall]:
+    """Every call `principal_arn` made in the emulation, judged against the transformed template
+    deployed with the parameter values it ran under (its bucket policy included), in the order
+    made: the calls kept at earlier resets (stack.principal_batches) and those since the last one.
+
+    principal_arn is a role ARN (a role session's calls, e.g. Stack.upload_as, or a template
+    role's) or an IAM user's ARN; a function's emulation name (e.g. "prepare-request") names its
+    calls. operation (e.g. "PutObject") keeps only that operation's calls. Resources are in the
+    template's names (as the session check reports them)."""
+    current = stack.control("GET", "principal-calls")["calls"]
+    batches = list(stack.principal_batches) + ([(dict(stack.deployed), stack.annotated(current))] if current else [])
+    deployments: dict[tuple, Deployment] = {}
+    out: list[JudgedCall] = []
+    for params, calls in batches:
+        mine = [c for c in calls if principal_arn in (c["principal"].get("arn"), c["principal"].get("name"))
+                and (operation is None or c["operation"] == operation)]
+        if not mine:
+            continue
+        key = tuple(sorted(params.items()))
+        dep = deployments.get(key) or deployments.setdefault(key, Deployment(params))
+        for call in mine:
+            checks, problems = dep.checks([call])
+            if problems:
+                raise AssertionError("; ".join(problems))
+            for check, principal in checks:
+                d = dep.judge(check, principal)
+                reason = d.reason
+                if d.denied_by:
+                    reason += " by " + "; ".join(st.label for st in d.denied_by)
+                out.append(JudgedCall(check.action, check.resource, d.allowed, reason))
+    return out

@@ -8,6 +8,8 @@ tests/emulation_tests/test_principals.py.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.emulation import ACCOUNT
@@ -412,3 +414,81 @@ def test_only_the_named_roles_may_order_an_erasure_when_uploaders_are_set():
     open_dep = Deployment({"RequestBucketName": "erasure-requests"})
     assert decide("s3:PutObject", key, ctx_of(OUTSIDER), OUTSIDER, identity(ANY_S3_PUT),
                   open_dep.resource_policy_for(key)).allowed
+
+
+# --- uploads by people: a role session's PutObject as tests/emulation/principals.py records it ----
+
+UPLOADS = {"RequestBucketName": "erasure-requests"}
+OFFICERS = f"arn:aws:iam::{ACCOUNT}:role/privacy-officers"
+INTERNS = f"arn:aws:iam::{ACCOUNT}:role/interns"
+PUT_ANY = {"Version": "2012-10-17", "Statement": [ANY_S3_PUT]}
+
+
+def upload_call(role_arn: str, key: str = "requests/ticket-42.csv", session: str = "alice", policies=None,
+                **extra) -> dict:
+    return {"principal": {"type": "assumed-role", "arn": role_arn, "session": session,
+                          "userId": f"AROAEXAMPLEEXAMPLE01:{session}",
+                          "policies": [PUT_ANY] if policies is None else policies},
+            "service": "s3", "operation": "PutObject", "status": 200,
+            "checks": [{"action": "s3:PutObject", "resource": f"arn:aws:s3:::erasure-requests/{key}", "context": {}}],
+            **extra}
+
+
+def test_an_uploader_session_is_judged_as_its_role_against_the_template_bucket_policy():
+    """A listed role's session may upload a request; an unlisted one, whose own policy allows
+    every PutObject, is refused by OnlyTheNamedRolesOrderErasures, and only under the request
+    prefix. The session-end check fails on that refusal unless the test declared it expected."""
+    from tests.conftest import iam_check
+
+    params = {**UPLOADS, "RequestUploaderPrincipalArns": OFFICERS}
+    findings = judged(params, [upload_call(OFFICERS), upload_call(INTERNS, key="elsewhere/x.csv")])
+    assert not findings.refused and not findings.sar_problems, findings.refused
+    refused = judged(params, [upload_call(INTERNS)]).refused
+    assert len(refused) == 1 and "explicit deny" in refused[0] and "OnlyTheNamedRolesOrderErasures" in refused[0]
+    assert refused[0].startswith(INTERNS)
+    # Without the parameter, the role's own policy decides: allowed with it, refused without.
+    assert not judged(UPLOADS, [upload_call(INTERNS)]).refused
+    assert "implicit deny" in judged(UPLOADS, [upload_call(INTERNS, policies=[])]).refused[0]
+    # The session check: a deliberate refusal passes when refused, fails when allowed.
+    with pytest.raises(AssertionError, match="OnlyTheNamedRolesOrderErasures"):
+        iam_check([(params, [upload_call(INTERNS)])])
+    iam_check([(params, [upload_call(INTERNS, expect="refused"), upload_call(OFFICERS)])])
+    with pytest.raises(AssertionError, match="expected it refused"):
+        iam_check([(params, [upload_call(OFFICERS, expect="refused")])])
+
+
+def test_the_uploaders_request_context_is_the_roles_arn_and_the_sessions_unique_id():
+    dep = Deployment({**UPLOADS, "RequestUploaderPrincipalArns": OFFICERS})
+    [(check, principal)], problems = dep.checks([upload_call(OFFICERS, session="bob")])
+    assert not problems and principal.arn == OFFICERS and check.principal == OFFICERS
+    ctx = check.context_dict()
+    assert ctx["aws:PrincipalArn"] == OFFICERS and ctx["aws:PrincipalType"] == "AssumedRole"
+    assert ctx["aws:userid"] == "AROAEXAMPLEEXAMPLE01:bob"
+    # A session ARN (arn:aws:sts::...:assumed-role/...) would not match the listed role: the
+    # evaluation must not use it.
+    assert "assumed-role" not in json.dumps(ctx)
+
+
+def test_judge_recorded_calls_gives_one_principals_verdicts_in_order():
+    from tests.iam.report import judge_recorded_calls
+
+    class FakeStack:
+        principal_batches = [({**UPLOADS, "RequestUploaderPrincipalArns": OFFICERS},
+                              [upload_call(OFFICERS, key="requests/a.csv"), upload_call(INTERNS)])]
+        deployed = {**UPLOADS, "RequestUploaderPrincipalArns": OFFICERS}
+
+        def control(self, method, path):
+            assert (method, path) == ("GET", "principal-calls")
+            return {"calls": [upload_call(INTERNS, key="requests/b.csv", session="eve")]}
+
+        def annotated(self, calls):
+            return calls
+
+    verdicts = judge_recorded_calls(FakeStack(), INTERNS)
+    assert [(a, r, ok) for a, r, ok, _ in verdicts] == [
+        ("s3:PutObject", "arn:aws:s3:::erasure-requests/requests/ticket-42.csv", False),
+        ("s3:PutObject", "arn:aws:s3:::erasure-requests/requests/b.csv", False)]
+    assert all("OnlyTheNamedRolesOrderErasures" in v.reason for v in verdicts)
+    [mine] = judge_recorded_calls(FakeStack(), OFFICERS, operation="PutObject")
+    assert mine.allowed and mine.reason == "allowed"
+    assert judge_recorded_calls(FakeStack(), OFFICERS, operation="GetObject") == []
