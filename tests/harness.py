@@ -29,7 +29,7 @@ from botocore.config import Config
 
 from tests.cfn import emulated
 from tests.cfn.transform import SAMPLE_PARAMETERS
-from tests.emulation import REGION
+from tests.emulation import ACCOUNT, REGION
 
 ROOT = Path(__file__).resolve().parent.parent
 # The emulation deploys with the sample values of the parameters that have no default.
@@ -87,8 +87,17 @@ def wait_for(what: str, check, timeout: float, interval: float = 0.2):
     raise TimeoutError(f"{what} not ready after {timeout:.0f}s (last error: {last})")
 
 
-def _parameter(name: str, default=None):
-    return field(default=default, metadata={"parameter": name})
+def _parameter(name: str, default=None, template_default=None):
+    """A field that sets template parameter `name`. With template_default, the parameter is passed
+    only when the template declares it (template.yaml may not have it yet) and an error is raised
+    when a value other than that default is set for a template without it (a test would otherwise
+    pass without what it configured)."""
+    meta = {"parameter": name}
+    if template_default is not None:
+        meta["template_default"] = template_default
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -133,17 +142,32 @@ class AppConfig:
     retrain_after_deletion: str | None = _parameter("RetrainAfterDeletion")
     model_poll_seconds: int = _parameter("ModelPollSeconds", 1)
     max_model_wait_seconds: int = _parameter("MaxModelWaitSeconds", 300)
+    # Who may order an erasure (issue 18): the roles allowed to upload under the request prefix
+    # (comma-joined; empty: the template's default, uploading is a matter of IAM), whether the
+    # receipt keeps the uploader's session name ("drop" | "keep"), and where plans are uploaded.
+    request_uploader_principal_arns: list[str] = _parameter("RequestUploaderPrincipalArns", [], template_default="")
+    record_uploader_session_name: str = _parameter("RecordUploaderSessionName", "drop", template_default="drop")
+    plan_prefix: str = _parameter("PlanPrefix", "plans/", template_default="plans/")
     # Only TEST_KNOBS: variables no template parameter sets.
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
 def parameters(cfg: AppConfig) -> dict[str, str]:
-    """The template parameter values of a deployment with this configuration."""
+    """The template parameter values of a deployment with this configuration. A field with a
+    template_default (a parameter the template may not declare yet) is passed only when the
+    template declares it; set to anything else for a template without it, it is an error."""
     params = {"RequestBucketName": BUCKET, "UserHashKeyParameterName": HASH_KEY_PARAMETER}
+    declared = set(emulated.source().get("Parameters") or {})
     for f in fields(cfg):
         name, value = f.metadata.get("parameter"), getattr(cfg, f.name)
-        if name and value is not None:
-            params[name] = ",".join(value) if isinstance(value, list) else str(value)
+        if not name or value is None:
+            continue
+        text = ",".join(value) if isinstance(value, list) else str(value)
+        if "template_default" in f.metadata and name not in declared:
+            if text != f.metadata["template_default"]:
+                raise ValueError(f"AppConfig.{f.name} is {value!r}, but template.yaml has no parameter {name}")
+            continue
+        params[name] = text
     return params
 
 
@@ -170,6 +194,9 @@ class Stack:
         # evaluates them all.
         self.principal_batches: list[tuple[dict[str, str], list[dict]]] = []
         self.deployed: dict[str, str] = {}  # the template parameter values of the last deploy
+        # (role ARN, session name) of the uploads a test made to see them refused, since the last
+        # reset (upload_as(..., expect_refused=True)): their calls are recorded as expected refused.
+        self.expected_refusals: set[tuple[str, str]] = set()
 
     # --- processes -------------------------------------------------------------------------
 
@@ -286,12 +313,22 @@ class Stack:
     def reset(self):
         self.keep_principal_calls()
         self.control("POST", "reset")
+        self.expected_refusals = set()
 
     def keep_principal_calls(self):
         """Moves the calls recorded since the last reset into principal_batches (a reset clears them)."""
         calls = self.control("GET", "principal-calls")["calls"]
         if calls:
-            self.principal_batches.append((dict(self.deployed), calls))
+            self.principal_batches.append((dict(self.deployed), self.annotated(calls)))
+
+    def annotated(self, calls: list[dict]) -> list[dict]:
+        """The recorded calls, those of a session a test expects refused marked "expect": "refused"
+        (tests/iam judges them so: refused is right, allowed fails the run)."""
+        for call in calls:
+            p = call["principal"]
+            if p.get("type") == "assumed-role" and (p.get("arn"), p.get("session")) in self.expected_refusals:
+                call["expect"] = "refused"
+        return calls
 
     def deploy(self, cfg: AppConfig) -> str:
         """Creates what template.yaml creates for cfg's parameter values, read from the transformed
@@ -450,6 +487,62 @@ class Stack:
         self.remember_ids(body)
         return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
 
+    def upload_request(self, name: str, body: bytes) -> dict:
+        """Uploads a request file under the deployed RequestPrefix (with the harness's key)."""
+        return self.upload(self.deployed.get("RequestPrefix", "requests/") + name, body)
+
+    def upload_plan(self, name: str, body: bytes) -> dict:
+        """Uploads a plan under the deployed PlanPrefix ("plans/" unless AppConfig.plan_prefix sets
+        another), as upload_request does under the request prefix. Returns the PutObject answer."""
+        return self.upload(self.deployed.get("PlanPrefix", "plans/") + name, body)
+
+    # --- who orders an erasure (issue 18) --------------------------------------------------
+
+    def create_uploader_role(self, name: str, path: str = "/") -> str:
+        """An IAM role people assume to upload requests, in moto's IAM: trusted by the account, with
+        an inline policy allowing s3:PutObject on every key of the request bucket (its own policy
+        allows the upload; the bucket policy decides). Returns its ARN. Created again after a
+        reset (which empties moto's IAM), it gets a new RoleId."""
+        iam = self.client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
+        try:
+            arn = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="upload-requests", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
+                                                    "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+        return arn
+
+    def role_id(self, role_arn: str) -> str:
+        """The role's RoleId (AROA...), as IAM's GetRole answers it."""
+        return self.client("iam").get_role(RoleName=role_arn.rpartition("/")[2])["Role"]["RoleId"]
+
+    def session_client(self, role_arn: str, session_name: str, service: str = "s3"):
+        """A client signed with the credentials of an AssumeRole session of `role_arn` (moto's STS;
+        the AssumeRole itself is the harness's, unrecorded). The emulation records the client's
+        calls as that role's (tests/emulation/principals.py), and an object it creates carries
+        AWS:<RoleId>:<session_name> as the S3 event's principalId."""
+        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"],
+                            config=Config(retries={"total_max_attempts": 2}, s3={"addressing_style": "path"}))
+
+    def upload_as(self, role_arn: str, session_name: str, key: str, body: bytes,
+                  expect_refused: bool = False) -> dict:
+        """PutObject of `key` in the request bucket by an AssumeRole session of `role_arn` named
+        `session_name`; returns the PutObject answer (its VersionId names the upload). moto does not
+        enforce the bucket policy: the upload succeeds even when AWS would refuse it, and the IAM
+        evaluation shows the refusal (tests.iam.report.judge_recorded_calls). With expect_refused,
+        the session's calls are recorded as a deliberate refusal: the session-end IAM check then
+        requires them refused instead of allowed."""
+        self.remember_ids(body)
+        if expect_refused:
+            self.expected_refusals.add((role_arn, session_name))
+        return self.session_client(role_arn, session_name).put_object(Bucket=BUCKET, Key=key, Body=body)
+
     def invoke(self, function: str, payload: dict, timeout: float = 300) -> dict:
         """Invokes one function directly (as `cargo lambda invoke` does); raises on a function error."""
         req = urllib.request.Request(
@@ -530,12 +623,41 @@ class Stack:
             if len(row) == 1 and row[0].strip() and row[0].strip().upper() != "USER_ID":
                 self.seeded.add(row[0].strip())
 
-    def receipt(self, execution_name: str) -> dict:
-        """The receipt, checked against the published JSON Schema."""
-        body = self.client("s3").get_object(Bucket=BUCKET, Key=f"receipts/{execution_name}.json")["Body"].read()
+    def receipt(self, execution_name: str | None = None, key: str | None = None,
+                schema: Path | None = RECEIPT_SCHEMA) -> dict:
+        """The receipt of an execution (receipts/<execution name>.json), or the one at `key`,
+        checked against a JSON Schema (the published receipt schema unless another or None)."""
+        key = key or f"receipts/{execution_name}.json"
+        body = self.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
         receipt = json.loads(body)
-        jsonschema.validate(receipt, json.loads(RECEIPT_SCHEMA.read_text()))
+        if schema is not None:
+            jsonschema.validate(receipt, json.loads(Path(schema).read_text()))
         return receipt
+
+    def receipt_keys(self, prefix: str = "receipts/") -> list[str]:
+        """The keys of every receipt (JSON objects) under `prefix`, sorted; evidence files left out."""
+        keys = []
+        for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+            keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json")]
+        return sorted(keys)
+
+    def wait_for_receipt(self, execution_name: str | None = None, *, contains: str | None = None,
+                         timeout: float = 180, schema: Path | None = RECEIPT_SCHEMA) -> dict:
+        """Waits for a receipt and returns it (checked as receipt() checks it): the receipt of an
+        execution, or the one receipt whose key contains `contains` (e.g. a plan's name or request
+        ID; more than one is an error). Plan receipts are written under receipts/ as the others."""
+        if (execution_name is None) == (contains is None):
+            raise ValueError("name the execution or what the receipt's key contains, not both")
+
+        def find():
+            if execution_name is not None:
+                return self.receipt(execution_name, schema=schema)
+            found = [k for k in self.receipt_keys() if contains in k]
+            if len(found) > 1:
+                raise AssertionError(f"several receipts match {contains!r}: {found}")
+            return self.receipt(key=found[0], schema=schema) if found else None
+
+        return wait_for(f"the receipt of {execution_name or contains!r}", find, timeout=timeout, interval=0.5)
 
     def evidence(self, receipt: dict, which: str) -> bytes | None:
         ref = (receipt.get("evidence") or {}).get(which)

@@ -246,3 +246,48 @@ def test_search_profiles_counts_every_profile_of_a_user_across_pages_and_none_fo
     assert len(found("one-1")[0]) == 1 and len(found("many-10")[0]) == 2
     assert found("nobody") == ([], 1)
     assert found("many") == ([], 1)  # exact match only
+
+
+# --- the harness's uploader helpers, against this emulation ------------------------------------
+
+def test_harness_upload_as_is_judged_by_the_deployed_bucket_policy(emu, tmp_path):
+    """Stack.create_uploader_role / upload_as record what tests/iam judges: a listed role's upload
+    allowed, an unlisted one's refused by OnlyTheNamedRolesOrderErasures (moto stores both), and a
+    refusal the test declared is marked so for the session check."""
+    from tests.harness import AppConfig, Stack, parameters
+    from tests.iam.report import evaluate, judge_recorded_calls
+
+    stack = Stack(log_dir=tmp_path)
+    stack.endpoint = emu.url  # this emulation; no functions are needed
+    notified_bucket(emu)
+    listed = stack.create_uploader_role("privacy-officers")
+    outsider = stack.create_uploader_role("interns")
+    assert listed == f"arn:aws:iam::{ACCOUNT}:role/privacy-officers"
+    stack.deployed = parameters(AppConfig(dataset_group_arns=[], application_ids=[],
+                                          request_uploader_principal_arns=[listed]))
+    ok = stack.upload_as(listed, "alice", "requests/ok.csv", b"USER_ID\nuploader-test-1\n")
+    assert ok["VersionId"]
+    refused = stack.upload_as(outsider, "mallory", "requests/no.csv", b"USER_ID\nuploader-test-2\n",
+                              expect_refused=True)
+    assert refused["VersionId"]  # moto does not enforce the bucket policy
+    assert {c["Records"][0]["userIdentity"]["principalId"] for c in emu.lambdas.wait_calls("echo", 2)} == {
+        f"AWS:{stack.role_id(listed)}:alice", f"AWS:{stack.role_id(outsider)}:mallory"}
+
+    [(action, resource, allowed, reason)] = judge_recorded_calls(stack, listed)
+    assert (action, resource, allowed) == ("s3:PutObject", f"arn:aws:s3:::{BUCKET}/requests/ok.csv", True)
+    [denied] = judge_recorded_calls(stack, outsider, operation="PutObject")
+    assert not denied.allowed and "explicit deny" in denied.reason
+    assert "OnlyTheNamedRolesOrderErasures" in denied.reason
+    # The session check's view: the declared refusal is no problem, nothing else is refused.
+    # (The echo function and its S3 notification are no template principals: left out.)
+    stack.keep_principal_calls()
+    batches = [(params, [c for c in calls if c["principal"]["type"] == "assumed-role"])
+               for params, calls in stack.principal_batches]
+    assert sum(len(calls) for _, calls in batches) == 2
+    findings = evaluate(batches)
+    assert not findings.refused and not findings.unexpectedly_allowed and not findings.unattributed, (
+        findings.refused, findings.unexpectedly_allowed, findings.unattributed)
+    # Had the test not declared it, the refusal would fail the session.
+    undeclared = [(params, [{k: v for k, v in c.items() if k != "expect"} for c in calls])
+                  for params, calls in batches]
+    assert any("OnlyTheNamedRolesOrderErasures" in r for r in evaluate(undeclared).refused)
