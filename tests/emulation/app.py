@@ -79,7 +79,9 @@ Control API (plain JSON, no auth):
                                                   "checks": [{"action", "resource", "context"}],
                                                   "status"}]}: every call the application's own
                                                   principals made since the last reset, with what IAM
-                                                  must allow for it (principals.py)
+                                                  must allow for it (principals.py); also calls signed
+                                                  with keys moto's STS or IAM issued ("assumed-role" /
+                                                  "user" principals, e.g. request uploaders)
     GET  /_emulator/wire[?scope=all]            -> {"validated": {service: {operation: {"requests", "responses",
                                                   "errors": {code: n}}}}, "violations": [..], "rejected":
                                                   [..], ...}: every Personalize/Pinpoint/Customer

@@ -181,6 +181,11 @@ def test_a_functions_get_role_is_recorded_as_iam_get_role_on_the_role_arn_with_i
         ({"type": "function", "name": "prepare-request"}, "GetRole", 404,
          [("iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/nobody")]),
     ]
+    # As the Service Authorization Reference has it (role: arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}).
+    from tests.iam import sar
+
+    assert not [sar.problem(k["action"], k["resource"]) for c in calls for k in c["checks"]
+                if sar.problem(k["action"], k["resource"])]
     # The harness's CreateRole, PutRolePolicy and AssumeRole (key "test") are not recorded.
     assert not [c for c in emu.ctl("GET", "principal-calls")["calls"] if c["principal"].get("type") != "function"]
 
