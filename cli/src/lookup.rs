@@ -115,6 +115,23 @@ fn answer(o: &Options) -> Result<bool, String> {
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default()
     );
+    if let Some(by) = &receipt.ordered_by {
+        println!("{}", erasure::receipt::plan::ordered_by_line(by));
+    }
+    if let Some(p) = &receipt.preceded_by {
+        println!(
+            "preceded by the plan {} (planned at {})",
+            p.plan_receipt, p.planned_at
+        );
+    }
+    if let Some(plan) = &receipt.plan {
+        println!(
+            "this is a plan: nothing was erased; per user, only whether they were in the file"
+        );
+        for line in erasure::receipt::plan::plan_lines(plan) {
+            println!("{line}");
+        }
+    }
     let mut all_found = true;
     let stdin = std::io::stdin();
     for (n, line) in stdin.lock().lines().enumerate() {

@@ -9,7 +9,7 @@
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 use erasure::naming::RequestId;
-use erasure::payload::{ExecutionInput, RequestObject};
+use erasure::payload::{ExecutionInput, Mode, OrderedBy, RequestObject, Uploader};
 
 pub const USAGE: &str = "usage: erasure retry --receipt RECEIPT.json|s3://BUCKET/receipts/NAME.json [--state-machine-arn ARN]
 
@@ -60,6 +60,8 @@ struct ReceiptFacts {
     request_id: String,
     outcome: String,
     request: RequestFacts,
+    #[serde(default)]
+    ordered_by: Option<OrderedBy>,
 }
 
 #[derive(serde::Deserialize)]
@@ -113,6 +115,13 @@ async fn retry(o: &Options) -> Result<u8, String> {
             println!("The request completed: there is nothing to retry.");
             return Ok(1);
         }
+        "PLANNED" => {
+            println!(
+                "This is a plan: nothing was erased and nothing is to retry. To erase these users, \
+                 upload the same file under the request prefix (requests/ by default)."
+            );
+            return Ok(1);
+        }
         "REJECTED" => {
             println!(
                 "The request file was rejected and nothing was erased: fix the file (the receipt's \
@@ -133,6 +142,18 @@ async fn retry(o: &Options) -> Result<u8, String> {
             size: 0,
             request_id: id.clone(),
             sha256: None,
+            mode: Mode::Erase,
+            // The retry acts for whoever ordered the request: with named uploader roles, the
+            // prepare step checks that uploader again.
+            uploader: facts
+                .ordered_by
+                .filter(|b| !b.unique_id.is_empty())
+                .map(|b| Uploader {
+                    unique_id: b.unique_id,
+                    kind: b.kind,
+                    session_name: b.session_name,
+                    uploaded_at: b.uploaded_at,
+                }),
         },
         execution: None,
     };

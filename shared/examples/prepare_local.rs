@@ -210,6 +210,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         objects: AtomicU64::new(0),
     };
     let cfg = PrepareConfig {
+        uploader_role_arns: Vec::new(),
         work_prefix: "work/".into(),
         receipt_prefix: "receipts/".into(),
         // MAX_REQUEST_BYTES and MAX_REQUEST_USERS as the function reads them (defaults when unset).
@@ -234,6 +235,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hasher = UserHasher::new(b"a local benchmark key, not a secret")?;
     let input = ExecutionInput {
         request: RequestObject {
+            mode: Default::default(),
+            uploader: None,
             bucket: "local".into(),
             key: "requests/local.csv".into(),
             version_id: None,

@@ -130,6 +130,11 @@ impl RequestId {
         format!("{}personalize/models.json", self.work_folder(work_prefix))
     }
 
+    /// The plan's Personalize record (a preview's models step writes it).
+    pub fn models_plan_key(&self, work_prefix: &str) -> String {
+        format!("{}personalize/plan.json", self.work_folder(work_prefix))
+    }
+
     /// Preparation's output, kept so a stopped execution can still be accounted for.
     pub fn prepared_key(&self, work_prefix: &str) -> String {
         format!("{}prepared.json", self.work_folder(work_prefix))
@@ -183,6 +188,12 @@ impl RequestId {
         } else {
             self.receipt_key(receipt_prefix)
         }
+    }
+
+    /// The pointer to the latest plan receipt of a file with this SHA-256:
+    /// `receipts/plans/<sha256>.json`. A request of the same bytes names that plan.
+    pub fn plan_pointer_key(receipt_prefix: &str, sha256: &str) -> String {
+        format!("{receipt_prefix}plans/{sha256}.json")
     }
 
     /// The keyed hashes of the request's users, kept beside the receipt.

@@ -225,6 +225,7 @@ mod tests {
         assert_eq!(p.execution.as_deref(), Some("second"));
         // Until their retry, they count as failed.
         let spec = ShardSpec {
+            mode: Default::default(),
             request_id: "0".repeat(32).parse().unwrap(),
             bucket: "b".into(),
             key: "k".into(),

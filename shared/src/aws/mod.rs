@@ -4,6 +4,7 @@
 pub mod customer_profiles;
 pub mod destination;
 pub mod errors;
+pub mod iam;
 pub mod personalize;
 pub mod personalize_models;
 pub mod pinpoint;

@@ -5,11 +5,13 @@
 mod executions;
 mod jobs;
 mod models;
+mod roles;
 mod store;
 mod target;
 
 pub use executions::MemoryExecutions;
 pub use jobs::MemoryJobs;
 pub use models::MemoryModels;
+pub use roles::MemoryRoles;
 pub use store::MemoryStore;
 pub use target::{Behaviour, FakeTarget};

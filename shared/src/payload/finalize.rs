@@ -86,6 +86,9 @@ pub enum Outcome {
     Rejected,
     /// An operator stopped the execution; the receipt says what was done up to then.
     Aborted,
+    /// A preview (a file under the plan prefix): only read-only calls were made, nothing was
+    /// deleted, and the receipt's `plan` says what erasing the same file would touch.
+    Planned,
 }
 
 /// What finalisation hands back to the state machine.

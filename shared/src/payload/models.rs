@@ -22,13 +22,23 @@ pub enum ModelsInput {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         jobs: Option<MapPlan>,
     },
+    /// A preview: what the deletion jobs and the retraining would touch, read-only.
+    Plan {
+        /// The request file.
+        request: RequestObject,
+        /// The deletion jobs that would run (their manifest).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jobs: Option<MapPlan>,
+    },
 }
 
 impl ModelsInput {
     /// The request file.
     pub fn request(&self) -> &RequestObject {
         match self {
-            Self::Preflight { request } | Self::Retrain { request, .. } => request,
+            Self::Preflight { request }
+            | Self::Retrain { request, .. }
+            | Self::Plan { request, .. } => request,
         }
     }
 }

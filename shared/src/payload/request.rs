@@ -28,6 +28,123 @@ pub struct RequestObject {
     /// SHA-256 of the bytes read (set by preparation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Erase, or only preview (a file uploaded under the plan prefix). Always written, so the
+    /// state machine's Choice can read it; an input without it (from before previews) erases.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Who uploaded the file and when, from the S3 event (absent in events without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploader: Option<Uploader>,
+}
+
+/// What a request does with its users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Mode {
+    /// Erase them (a file under the request prefix).
+    #[default]
+    Erase,
+    /// Read-only: count what erasing them would touch, and write a plan receipt (a file under
+    /// the plan prefix).
+    Plan,
+}
+
+/// The kind of IAM identity that uploaded a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PrincipalKind {
+    /// A role session (`AWS:AROA…:<session name>`).
+    RoleSession,
+    /// An IAM user (`AWS:AIDA…`).
+    IamUser,
+    /// Anything else (an account's root user, a service, an unrecognised form).
+    Other,
+}
+
+/// The uploader of a request object, as S3's event notification gives it: the IAM unique ID
+/// of the identity (`userIdentity.principalId`) and the event's time. No IP address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploader {
+    /// The identity's unique ID: a role's RoleId (`AROA…`), a user's UserId (`AIDA…`), or the
+    /// principal ID as given for any other kind.
+    pub unique_id: String,
+    /// What kind of identity it is.
+    pub kind: PrincipalKind,
+    /// The role session's name, only when the deployment keeps it
+    /// (`RecordUploaderSessionName=keep`): it often carries a person's user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// When the object was uploaded (the event's `eventTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<String>,
+}
+
+/// The most characters of a principal ID kept (the payload's bound counts them; a role
+/// session's is at most 21 + 1 + 64: RoleId, colon, RoleSessionName of at most 64).
+pub const MAX_PRINCIPAL_CHARS: usize = 128;
+
+impl Uploader {
+    /// Reads an S3 event's `userIdentity.principalId`. For a role session it is
+    /// `AWS:<RoleId>:<session name>`, for an IAM user `AWS:<UserId>` (IAM, "Unique
+    /// identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids,
+    /// and the `aws:userid` values in "AWS global condition context keys",
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-userid).
+    /// The session name is kept only when `keep_session` says so.
+    pub fn from_event(principal_id: &str, event_time: Option<&str>, keep_session: bool) -> Self {
+        let id = principal_id.trim();
+        let id = id.strip_prefix("AWS:").unwrap_or(id);
+        let (unique, session) = match id.split_once(':') {
+            Some((u, s)) => (u, Some(s)),
+            None => (id, None),
+        };
+        let kind = if unique.starts_with("AROA") && session.is_some() {
+            PrincipalKind::RoleSession
+        } else if unique.starts_with("AIDA") && session.is_none() {
+            PrincipalKind::IamUser
+        } else {
+            PrincipalKind::Other
+        };
+        let unique_id = match kind {
+            PrincipalKind::Other => id.chars().take(MAX_PRINCIPAL_CHARS).collect(),
+            _ => unique.to_string(),
+        };
+        Uploader {
+            unique_id,
+            kind,
+            session_name: session
+                .filter(|_| keep_session && kind == PrincipalKind::RoleSession)
+                .map(|s| s.chars().take(MAX_PRINCIPAL_CHARS).collect()),
+            uploaded_at: event_time.map(str::to_string),
+        }
+    }
+}
+
+/// Who ordered a request, as the receipt records it: the uploader, resolved to the role's ARN
+/// when the role is one of the deployment's named uploaders, and the object's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderedBy {
+    /// The identity's unique ID (RoleId `AROA…`, UserId `AIDA…`, or the principal ID as given).
+    pub unique_id: String,
+    /// What kind of identity it is.
+    pub kind: PrincipalKind,
+    /// The role's ARN, when the role is one of `RequestUploaderPrincipalArns` (found by
+    /// comparing RoleIds from iam:GetRole, never by the session string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The session name, when the deployment keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// When the object was uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<String>,
+    /// The uploaded object's version, when the bucket is versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_version: Option<String>,
+    /// Whether the uploader is one of the named uploaders: absent when none are named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
 }
 
 /// The execution input the trigger starts the workflow with.
@@ -91,10 +208,17 @@ pub struct ShardSpec {
     pub index: u32,
     /// Users in the shard.
     pub users: u64,
+    /// Erase the users, or only count what they hold (a plan).
+    #[serde(default, skip_serializing_if = "is_erase")]
+    pub mode: Mode,
     /// The execution that prepared the manifest: an execution started again for the same
     /// request (a redrive) retries the users an earlier one recorded as failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<String>,
+}
+
+fn is_erase(m: &Mode) -> bool {
+    *m == Mode::Erase
 }
 
 /// Where a Distributed Map's ResultWriter exports its child executions' results
@@ -160,6 +284,9 @@ pub struct Prepared {
     /// The keyed hashes of every valid user, in normalised order (when a hash key is configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_index: Option<EvidenceFile>,
+    /// Who ordered the request (when the event said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered_by: Option<OrderedBy>,
 }
 
 /// A receipt's companion file: keyed hashes only, never a user ID.

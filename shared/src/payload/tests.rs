@@ -89,7 +89,16 @@ fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() 
     let id = "f".repeat(32);
     // S3 keys are at most 1,024 bytes; a quote is escaped to two.
     let key = format!("requests/{}", "\"".repeat(1015));
+    // The longest uploader kept: a principal ID and a session name at their caps.
+    let uploader = Uploader {
+        unique_id: "A".repeat(MAX_PRINCIPAL_CHARS),
+        kind: PrincipalKind::RoleSession,
+        session_name: Some("s".repeat(MAX_PRINCIPAL_CHARS)),
+        uploaded_at: Some("2026-12-02T10:00:00.000Z".into()),
+    };
     let request = RequestObject {
+        mode: Default::default(),
+        uploader: Some(uploader.clone()),
         bucket: "b".repeat(63),
         key,
         version_id: Some("v".repeat(1024)),
@@ -125,6 +134,19 @@ fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() 
         ],
     };
     let prepared = Prepared {
+        // RequestUploaderPrincipalArns' pattern: a role path and name of at most 512 characters.
+        ordered_by: Some(OrderedBy {
+            unique_id: uploader.unique_id.clone(),
+            kind: uploader.kind,
+            role_arn: Some(format!(
+                "arn:aws-iso-b:iam::123456789012:role/{}",
+                "r".repeat(512)
+            )),
+            session_name: uploader.session_name.clone(),
+            uploaded_at: uploader.uploaded_at.clone(),
+            object_version: Some("v".repeat(1024)),
+            allowed: Some(true),
+        }),
         verdict: Verdict::Accepted,
         reason_code: Some("TOO_MANY_USERS".into()),
         reason: Some("r".repeat(400)),

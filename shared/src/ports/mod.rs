@@ -275,6 +275,16 @@ pub trait Executions: Sync {
     ) -> impl Future<Output = Result<Start, ErasureError>> + Send;
 }
 
+/// IAM roles, read to tell who uploaded a request: a role session's S3 event names the role
+/// only by its unique RoleId (`AROA…`).
+pub trait Roles: Sync {
+    /// The RoleId of the role with this ARN (iam:GetRole), or None when no such role exists.
+    fn role_id(
+        &self,
+        role_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, ErasureError>> + Send;
+}
+
 pub use crate::payload::TargetKind;
 
 /// What erasing one user in one destination did.

@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub mod models;
+pub mod plan;
 mod rules;
 use rules::{decide, personalize_entry, pinpoint_entries, profiles_entries};
 
 use crate::naming::RequestId;
-use crate::payload::{EvidenceFile, FinalizeInput, JobItem, JobState, ShardItem};
+use crate::payload::{
+    EvidenceFile, FinalizeInput, JobItem, JobState, Mode, OrderedBy, ShardItem, Verdict,
+};
 use crate::request_csv::RowRejection;
 
 /// The version of the receipt's layout (shared/schema/receipt.v3.schema.json). Version 2
@@ -196,10 +199,35 @@ pub struct Receipt {
     /// What the workflow deleted of the request's own copies of user IDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purge: Option<Purge>,
+    /// Who ordered the request: the uploader's IAM unique ID (and role ARN, when the role is a
+    /// named uploader), the upload's time and the object's version (absent from receipts
+    /// written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered_by: Option<OrderedBy>,
+    /// A preview's findings: what erasing the same file would touch (outcome PLANNED only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<plan::Plan>,
+    /// The plan receipt of the same file (same SHA-256) made before this erasure, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preceded_by: Option<PrecededBy>,
     /// When the workflow started.
     pub started_at: String,
     /// When the receipt was written.
     pub finished_at: String,
+}
+
+/// The plan that preceded a request: the plan receipt of a file with the same SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrecededBy {
+    /// The plan receipt's key (in the same bucket).
+    pub plan_receipt: String,
+    /// The plan's execution.
+    pub execution_name: String,
+    /// When the plan receipt was written.
+    pub planned_at: String,
+    /// The SHA-256 both files share.
+    pub request_sha256: String,
 }
 
 /// The receipt's per-user evidence: keyed hashes only.
@@ -259,6 +287,8 @@ pub struct Findings {
     pub shards: Vec<ShardItem>,
     /// Every dataset group's models: the check before the jobs, the retraining after them.
     pub models: Vec<models::GroupModels>,
+    /// A preview's models step: what the deletion jobs and the retraining would touch.
+    pub personalize_plan: Option<plan::PersonalizePlan>,
 }
 
 impl Receipt {
@@ -298,6 +328,61 @@ impl Receipt {
             &deployment.domain_names,
             deployment.search_key.as_deref().unwrap_or(""),
         );
+        let ordered_by = prepared.and_then(|p| p.ordered_by.clone()).or_else(|| {
+            req.uploader.as_ref().map(|u| OrderedBy {
+                unique_id: u.unique_id.clone(),
+                kind: u.kind,
+                role_arn: None,
+                session_name: u.session_name.clone(),
+                uploaded_at: u.uploaded_at.clone(),
+                object_version: req.version_id.clone(),
+                allowed: None,
+            })
+        });
+        let planning = req.mode == Mode::Plan
+            && prepared.is_some_and(|p| p.verdict == Verdict::Accepted)
+            && found.is_some()
+            && input.error.is_none();
+        if planning {
+            // A preview: the shards' counts are what erasing would delete, named so here; no
+            // deletion job ran, and no entry says anything was deleted.
+            let plan = plan::Plan {
+                personalize: found
+                    .and_then(|f| f.personalize_plan.clone())
+                    .map(|p| p.groups)
+                    .unwrap_or_default(),
+                pinpoint: pinpoint.iter().map(plan::PinpointPlan::from).collect(),
+                customer_profiles: customer_profiles
+                    .iter()
+                    .map(plan::ProfilesPlan::from)
+                    .collect(),
+                latest_end: found
+                    .and_then(|f| f.personalize_plan.as_ref())
+                    .and_then(|p| p.latest_end.clone()),
+                request_sha256: read.sha256.clone(),
+            };
+            return Receipt {
+                schema_version: SCHEMA_VERSION.into(),
+                request_id: req.request_id.clone(),
+                execution_name: input.execution.name.clone(),
+                outcome: Outcome::Planned,
+                reason: plan::shortfalls(&plan),
+                request,
+                personalize: Vec::new(),
+                pinpoint: Vec::new(),
+                customer_profiles: Vec::new(),
+                personalize_models: Vec::new(),
+                account: deployment.account.clone(),
+                region: deployment.region.clone(),
+                evidence: None,
+                purge: None,
+                ordered_by,
+                plan: Some(plan),
+                preceded_by: None,
+                started_at: input.execution.start_time.clone(),
+                finished_at,
+            };
+        }
         let (outcome, reason) = decide(
             input,
             found.is_some(),
@@ -321,6 +406,9 @@ impl Receipt {
             region: deployment.region.clone(),
             evidence: None,
             purge: None,
+            ordered_by,
+            plan: None,
+            preceded_by: None,
             started_at: input.execution.start_time.clone(),
             finished_at,
         }

@@ -6,6 +6,8 @@ use crate::request_csv::RequestStats;
 
 fn request() -> RequestObject {
     RequestObject {
+        mode: Default::default(),
+        uploader: None,
         sha256: None,
         bucket: "b".into(),
         key: "requests/r.csv".into(),
@@ -28,6 +30,7 @@ fn spec(dsg: &str) -> JobSpec {
 
 fn prepared(verdict: Verdict, jobs: usize) -> Prepared {
     Prepared {
+        ordered_by: None,
         verdict,
         reason_code: None,
         reason: (verdict == Verdict::Rejected).then(|| "line 1: the header must be USER_ID".into()),
@@ -90,6 +93,7 @@ fn found(jobs: Vec<JobItem>, shards: Vec<ShardItem>) -> Findings {
         jobs,
         shards,
         models: Vec::new(),
+        personalize_plan: None,
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::naming::RequestId;
-use crate::payload::{ExecutionInput, RequestObject};
+use crate::payload::{ExecutionInput, Mode, RequestObject, Uploader};
 use crate::ports::{Executions, Start};
 use crate::s3_event::{classify, decode_key};
 
@@ -17,15 +17,54 @@ pub struct StartConfig {
     pub state_machine_arn: String,
     /// Only keys under this prefix are requests.
     pub request_prefix: String,
+    /// Keys under this prefix are previews: validated and counted, never erased.
+    pub plan_prefix: String,
+    /// Whether the uploader's role session name goes into the request (and so the execution's
+    /// input and the receipt): session names often carry a person's user name.
+    pub keep_session_name: bool,
 }
 
 impl StartConfig {
-    /// Reads STATE_MACHINE_ARN and REQUEST_PREFIX.
+    /// Reads STATE_MACHINE_ARN, REQUEST_PREFIX, PLAN_PREFIX and RECORD_UPLOADER_SESSION_NAME
+    /// (`keep` or `drop`, the default).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(StartConfig {
+        let session = config::or_default("RECORD_UPLOADER_SESSION_NAME", "drop");
+        let keep_session_name = match session.trim().to_ascii_lowercase().as_str() {
+            "keep" => true,
+            "drop" | "" => false,
+            other => {
+                return Err(ConfigError {
+                    name: "RECORD_UPLOADER_SESSION_NAME",
+                    problem: format!("{other:?} is not keep or drop"),
+                })
+            }
+        };
+        let cfg = StartConfig {
             state_machine_arn: config::required("STATE_MACHINE_ARN")?,
             request_prefix: config::prefix("REQUEST_PREFIX", "requests/")?,
-        })
+            plan_prefix: config::prefix("PLAN_PREFIX", "plans/")?,
+            keep_session_name,
+        };
+        if cfg.plan_prefix.starts_with(&cfg.request_prefix)
+            || cfg.request_prefix.starts_with(&cfg.plan_prefix)
+        {
+            return Err(ConfigError {
+                name: "PLAN_PREFIX",
+                problem: "the plan and request prefixes must not contain one another".into(),
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// Whether a key is a request to erase or a plan, or neither (None).
+    fn mode_of(&self, key: &str, size: u64) -> Result<Mode, crate::s3_event::Skip> {
+        match classify(key, size, &self.plan_prefix) {
+            Ok(()) => Ok(Mode::Plan),
+            Err(crate::s3_event::Skip::OutsidePrefix) => {
+                classify(key, size, &self.request_prefix).map(|()| Mode::Erase)
+            }
+            Err(skip) => Err(skip),
+        }
     }
 }
 
@@ -76,11 +115,14 @@ pub async fn handle(
             }
         };
         let size = record.s3.object.size.unwrap_or(0).max(0) as u64;
-        if let Err(skip) = classify(&key, size, &cfg.request_prefix) {
-            tracing::info!(?skip, "object is not a request; ignored");
-            summary.ignored += 1;
-            continue;
-        }
+        let mode = match cfg.mode_of(&key, size) {
+            Ok(mode) => mode,
+            Err(skip) => {
+                tracing::info!(?skip, "object is not a request; ignored");
+                summary.ignored += 1;
+                continue;
+            }
+        };
         let Some(etag) = record.s3.object.e_tag.as_deref().filter(|e| !e.is_empty()) else {
             tracing::error!(
                 "request object without an ETag in its event; cannot name its execution"
@@ -102,18 +144,29 @@ pub async fn handle(
             .as_deref()
             .or(record.s3.object.sequencer.as_deref());
         let id = RequestId::for_upload(bucket, &key, etag, upload);
-        let input = ExecutionInput {
-            request: RequestObject {
-                sha256: None,
-                bucket: bucket.to_string(),
-                key: key.clone(),
-                version_id,
-                etag: etag.trim_matches('"').to_string(),
-                size,
-                request_id: id.clone(),
-            },
-            execution: None,
-        };
+        let uploaded_at = record
+            .event_time
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let input =
+            ExecutionInput {
+                request: RequestObject {
+                    sha256: None,
+                    bucket: bucket.to_string(),
+                    key: key.clone(),
+                    version_id,
+                    etag: etag.trim_matches('"').to_string(),
+                    size,
+                    request_id: id.clone(),
+                    mode,
+                    // "userIdentity": {"principalId": …} and "eventTime" of the record
+                    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+                    uploader: record.principal_id.principal_id.as_deref().map(|p| {
+                        Uploader::from_event(p, Some(&uploaded_at), cfg.keep_session_name)
+                    }),
+                },
+                execution: None,
+            };
         let body =
             serde_json::to_string(&input).map_err(|e| ErasureError::Invalid(e.to_string()))?;
         let exec = id.execution_name();
@@ -149,6 +202,8 @@ mod tests {
         StartConfig {
             state_machine_arn: "arn:sm".into(),
             request_prefix: "requests/".into(),
+            plan_prefix: "plans/".into(),
+            keep_session_name: false,
         }
     }
 
@@ -252,5 +307,67 @@ mod tests {
             first.executions, second.executions,
             "the same file uploaded again"
         );
+    }
+
+    #[tokio::test]
+    async fn a_file_under_the_plan_prefix_starts_a_plan_and_the_uploader_is_recorded_without_its_session(
+    ) {
+        let executions = MemoryExecutions::default();
+        let mut rec = record(
+            "ObjectCreated:Put",
+            "plans/a.csv",
+            "e1",
+            ("versionId", "v1"),
+        );
+        rec["userIdentity"]["principalId"] = serde_json::json!("AWS:AROAEXAMPLE1:jane.doe");
+        let mut again = rec.clone();
+        again["s3"]["object"]["key"] = serde_json::json!("requests/a.csv");
+        let ev: S3Event =
+            serde_json::from_value(serde_json::json!({ "Records": [rec, again] })).unwrap();
+        let summary = handle(&cfg(), &executions, ev).await.unwrap();
+        assert_eq!(
+            summary.started, 2,
+            "the plan and the request are two executions"
+        );
+        let inputs: Vec<ExecutionInput> = executions
+            .started()
+            .values()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect();
+        let plan = inputs
+            .iter()
+            .find(|i| i.request.key == "plans/a.csv")
+            .unwrap();
+        let erase = inputs
+            .iter()
+            .find(|i| i.request.key == "requests/a.csv")
+            .unwrap();
+        assert_eq!(
+            (plan.request.mode, erase.request.mode),
+            (Mode::Plan, Mode::Erase)
+        );
+        let up = plan.request.uploader.as_ref().unwrap();
+        assert_eq!(up.unique_id, "AROAEXAMPLE1");
+        assert_eq!(up.session_name, None, "dropped by default");
+        assert_eq!(up.uploaded_at.as_deref(), Some("2026-11-22T10:00:00.000Z"));
+        // The session name never reaches the execution's input when dropped.
+        assert!(!executions.started().values().any(|b| b.contains("jane")));
+        let keep = StartConfig {
+            keep_session_name: true,
+            ..cfg()
+        };
+        let mut rec = record(
+            "ObjectCreated:Put",
+            "requests/b.csv",
+            "e2",
+            ("versionId", "v2"),
+        );
+        rec["userIdentity"]["principalId"] = serde_json::json!("AWS:AROAEXAMPLE1:jane.doe");
+        let ev: S3Event = serde_json::from_value(serde_json::json!({ "Records": [rec] })).unwrap();
+        handle(&keep, &executions, ev).await.unwrap();
+        assert!(executions
+            .started()
+            .values()
+            .any(|b| b.contains("\"sessionName\":\"jane.doe\"")));
     }
 }

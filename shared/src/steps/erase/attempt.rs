@@ -9,7 +9,8 @@ use futures::StreamExt;
 use super::EraseConfig;
 use crate::deadline::near;
 use crate::error::ErasureError;
-use crate::ports::{Erased, ErasureTarget};
+use crate::payload::Mode;
+use crate::ports::{Erased, ErasureTarget, Holding};
 
 /// Throttled calls of one user with no deadline to stop at (outside Lambda) before giving up.
 pub(super) const THROTTLED_CALLS_WITHOUT_DEADLINE: u32 = 1000;
@@ -27,13 +28,14 @@ pub(super) enum Fate {
 pub(super) async fn erase_batch<T: ErasureTarget>(
     cfg: &EraseConfig,
     target: &T,
+    mode: Mode,
     deadline: Option<SystemTime>,
     users: &[String],
     positions: Vec<usize>,
 ) -> Vec<(usize, Fate)> {
     futures::stream::iter(positions)
         .filter_map(|i| async move { users.get(i).map(|u| (i, u)) })
-        .map(|(i, user)| async move { (i, erase_user(cfg, target, deadline, user).await) })
+        .map(|(i, user)| async move { (i, erase_user(cfg, target, mode, deadline, user).await) })
         .buffer_unordered(cfg.concurrency)
         .collect()
         .await
@@ -41,17 +43,27 @@ pub(super) async fn erase_batch<T: ErasureTarget>(
 
 /// One user in one destination. Throttling is the quota speaking, not a failure: the target
 /// slows down, and the user is tried again for as long as the invocation has time (then handed
-/// back, never dropped). Other retryable errors get `max_attempts`.
+/// back, never dropped). Other retryable errors get `max_attempts`. In a plan, the same loop
+/// only reads (`preview`): what would be deleted is counted as deleted, and the plan's receipt
+/// names it so.
 pub(super) async fn erase_user<T: ErasureTarget>(
     cfg: &EraseConfig,
     target: &T,
+    mode: Mode,
     deadline: Option<SystemTime>,
     user: &str,
 ) -> Fate {
     let mut attempt = 0;
     let mut throttled = 0u32;
     loop {
-        let err = match target.erase(user).await {
+        let answer = match mode {
+            Mode::Erase => target.erase(user).await,
+            Mode::Plan => target.preview(user).await.map(|held| match held {
+                Holding::Items(n) => Erased::Deleted(n),
+                Holding::Nothing => Erased::NothingThere,
+            }),
+        };
+        let err = match answer {
             Ok(erased) => return Fate::Erased(erased),
             Err(e) => e,
         };

@@ -172,7 +172,8 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
                         return checkpoint.hand_back(&mut progress).await;
                     }
                     let positions = positions(&batch, &progress.targets[ti]);
-                    let fates = erase_batch(cfg, target, deadline, &users, positions).await;
+                    let fates =
+                        erase_batch(cfg, target, shard.mode, deadline, &users, positions).await;
                     let (moved, out_of_time) =
                         record(&mut progress.targets[ti], batch, fates, users.len());
                     progressed |= moved;
@@ -195,7 +196,9 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
     progress.complete = true;
     checkpoint.save(&progress).await?;
     let result = progress.result(&shard, true);
-    emit_metrics(&result);
+    if shard.mode == crate::payload::Mode::Erase {
+        emit_metrics(&result);
+    }
     Ok(result)
 }
 

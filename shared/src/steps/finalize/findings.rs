@@ -29,6 +29,8 @@ pub struct Scope<'a> {
     /// Whether any destination (Pinpoint application, Customer Profiles domain) is configured:
     /// without one, the shards record nothing and their progress objects are not read.
     pub destinations: bool,
+    /// A preview: no deletion job ran; the models step wrote the plan's record instead.
+    pub plan: bool,
 }
 
 /// Gathers what the steps did for an accepted request. `results` are the two maps' outputs
@@ -45,7 +47,17 @@ pub async fn gather(
 ) -> Result<Findings, ErasureError> {
     let mut found = Findings::default();
     let maps = results.unwrap_or_default();
-    if let Some(plan) = &prepared.jobs {
+    if let Some(jobs) = prepared.jobs.as_ref().filter(|_| scope.plan) {
+        let key = id.models_plan_key(scope.work_prefix);
+        found.personalize_plan = Some(match store.get(&jobs.manifest.bucket, &key).await {
+            Ok(body) => serde_json::from_slice(&body)
+                .map_err(|e| ErasureError::Invalid(format!("plan record {key}: {e}")))?,
+            Err(ErasureError::NotFound(_)) => {
+                not_planned(&prepared.jobs, store, maps.first()).await?
+            }
+            Err(e) => return Err(e),
+        });
+    } else if let Some(plan) = &prepared.jobs {
         let specs: Vec<JobSpec> =
             read_json(store, &plan.manifest.bucket, &plan.manifest.key).await?;
         let exported = match maps.first() {
@@ -82,6 +94,47 @@ pub async fn gather(
         .await?;
     }
     Ok(found)
+}
+
+/// A plan whose models step wrote nothing (it failed after its retries, or the execution
+/// ended first): every group of the job manifest, with why it was not read.
+async fn not_planned(
+    jobs: &Option<crate::payload::MapPlan>,
+    store: &impl ObjectStore,
+    out: Option<&MapRunOutput>,
+) -> Result<crate::receipt::plan::PersonalizePlan, ErasureError> {
+    use crate::receipt::plan::{GroupPlan, PersonalizePlan};
+    let Some(plan) = jobs else {
+        return Ok(PersonalizePlan::default());
+    };
+    let specs: Vec<JobSpec> = read_json(store, &plan.manifest.bucket, &plan.manifest.key).await?;
+    let why = match out.and_then(|m| m.models_error.as_ref()) {
+        Some(e) => format!("the plan's models step failed: {}: {}", e.error, e.cause),
+        None => "the plan's models step did not run".to_string(),
+    };
+    let mut groups: Vec<GroupPlan> = Vec::new();
+    for s in &specs {
+        match groups
+            .iter_mut()
+            .find(|g| g.dataset_group_arn == s.dataset_group_arn)
+        {
+            Some(g) => {
+                g.deletion_jobs += 1;
+                g.users += s.users;
+            }
+            None => groups.push(GroupPlan {
+                dataset_group_arn: s.dataset_group_arn.clone(),
+                deletion_jobs: 1,
+                users: s.users,
+                error: Some(why.clone()),
+                ..GroupPlan::default()
+            }),
+        }
+    }
+    Ok(PersonalizePlan {
+        groups,
+        latest_end: None,
+    })
 }
 
 /// Every dataset group's models as the models step recorded them; a group it never reached,

@@ -18,7 +18,9 @@ use crate::naming::RequestId;
 use crate::payload::{FinalizeEvent, Prepared};
 use crate::payload::{FinalizeInput, FinalizeOutput, S3Ref, Verdict};
 use crate::ports::{DeletionJobs, Lock, LockMode, ObjectStore};
-use crate::receipt::{Deployment, Evidence, Findings, Outcome, Purge, PurgeAction, Receipt};
+use crate::receipt::{
+    Deployment, Evidence, Findings, Outcome, PrecededBy, Purge, PurgeAction, Receipt,
+};
 use crate::user_hash::{UserHasher, ALGORITHM};
 
 /// Time kept back from the purge for writing the receipt after it.
@@ -108,7 +110,9 @@ pub async fn handle(
     let key = id.receipt_key_for(&cfg.receipt_prefix, &input.execution.name);
     if let Some(earlier) = read_receipt(clients.store, &input.request.bucket, &key).await? {
         tracing::info!(request_id = %id, "the receipt exists; finishing what it left to do");
-        return finish(cfg, clients.store, &id, &input, earlier, deadline).await;
+        let out = finish(cfg, clients.store, &id, &input, earlier.clone(), deadline).await?;
+        point_to_plan(cfg, clients.store, &input.request.bucket, &key, &earlier).await?;
+        return Ok(out);
     }
     let found = findings(
         cfg,
@@ -118,18 +122,97 @@ pub async fn handle(
         input.results.as_deref(),
     )
     .await?;
-    let receipt = Receipt::build(&input, found.as_ref(), &cfg.deployment, now_rfc3339());
-    conclude(
+    let mut receipt = Receipt::build(&input, found.as_ref(), &cfg.deployment, now_rfc3339());
+    if receipt.outcome != Outcome::Planned {
+        receipt.preceded_by =
+            preceding_plan(cfg, clients.store, &input.request.bucket, &receipt).await?;
+    }
+    let out = conclude(
         cfg,
         clients.store,
         hasher,
         &id,
         &input,
         found.as_ref(),
-        receipt,
+        receipt.clone(),
         deadline,
     )
-    .await
+    .await?;
+    point_to_plan(cfg, clients.store, &input.request.bucket, &key, &receipt).await?;
+    Ok(out)
+}
+
+/// What a plan pointer (`receipts/plans/<sha256>.json`) holds.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanPointer {
+    plan_receipt: String,
+    execution_name: String,
+    planned_at: String,
+    request_sha256: String,
+}
+
+/// After a plan's receipt: points `receipts/plans/<sha256>.json` at it, so that the request
+/// of the same bytes names it. The latest plan of a file wins.
+async fn point_to_plan(
+    cfg: &FinalizeConfig,
+    store: &impl ObjectStore,
+    bucket: &str,
+    receipt_key: &str,
+    receipt: &Receipt,
+) -> Result<(), ErasureError> {
+    let Some(sha) = receipt
+        .request
+        .sha256
+        .as_deref()
+        .filter(|_| receipt.outcome == Outcome::Planned)
+    else {
+        return Ok(());
+    };
+    let pointer = PlanPointer {
+        plan_receipt: receipt_key.to_string(),
+        execution_name: receipt.execution_name.clone(),
+        planned_at: receipt.finished_at.clone(),
+        request_sha256: sha.to_string(),
+    };
+    let body = serde_json::to_vec(&pointer).map_err(|e| ErasureError::Invalid(e.to_string()))?;
+    let key = RequestId::plan_pointer_key(&cfg.receipt_prefix, sha);
+    store
+        .put(bucket, &key, body, "application/json", lock_until(cfg))
+        .await
+}
+
+/// The plan made of the same bytes before this request, if any. A pointer that cannot be read
+/// for want of permission is left out (the receipt still stands), any other error is retried.
+async fn preceding_plan(
+    cfg: &FinalizeConfig,
+    store: &impl ObjectStore,
+    bucket: &str,
+    receipt: &Receipt,
+) -> Result<Option<PrecededBy>, ErasureError> {
+    let Some(sha) = receipt.request.sha256.as_deref() else {
+        return Ok(None);
+    };
+    let key = RequestId::plan_pointer_key(&cfg.receipt_prefix, sha);
+    let body = match store.get(bucket, &key).await {
+        Ok(b) => b,
+        Err(ErasureError::NotFound(_)) => return Ok(None),
+        Err(ErasureError::Forbidden(e)) => {
+            tracing::warn!(error = %e, "the plan pointer could not be read; the receipt names no plan");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let Ok(p) = serde_json::from_slice::<PlanPointer>(&body) else {
+        tracing::warn!(key = %key, "an unreadable plan pointer was ignored");
+        return Ok(None);
+    };
+    Ok(Some(PrecededBy {
+        plan_receipt: p.plan_receipt,
+        execution_name: p.execution_name,
+        planned_at: p.planned_at,
+        request_sha256: p.request_sha256,
+    }))
 }
 
 /// The receipt of this execution, if it was written already.
@@ -163,6 +246,7 @@ async fn findings(
         work_prefix: &cfg.work_prefix,
         destinations: !(cfg.deployment.application_ids.is_empty()
             && cfg.deployment.domain_names.is_empty()),
+        plan: p.request.mode == crate::payload::Mode::Plan,
     };
     gather(clients.store, clients.jobs, id, &scope, p, results)
         .await
@@ -222,7 +306,10 @@ async fn conclude(
 
 /// Whether a request with this outcome has nothing left to do with its copies of user IDs.
 fn purges(outcome: Outcome) -> bool {
-    matches!(outcome, Outcome::Completed | Outcome::Rejected)
+    matches!(
+        outcome,
+        Outcome::Completed | Outcome::Rejected | Outcome::Planned
+    )
 }
 
 /// Runs the purge a receipt still has pending (within the time left) and writes the receipt

@@ -11,6 +11,7 @@
 //! finalize step puts in the receipt as it is.
 
 mod lock;
+mod plan;
 mod preflight;
 mod retrain;
 #[cfg(test)]
@@ -64,12 +65,15 @@ pub struct ModelsConfig {
     pub poll_seconds: u64,
     /// Longest wait for the retraining, from the end of the deletion, in seconds.
     pub max_wait_seconds: u64,
+    /// Longest wait for a deletion job (`MaxJobWaitSeconds`): a plan's latest end counts it.
+    pub max_job_wait_seconds: u64,
 }
 
 impl ModelsConfig {
     /// Reads WORK_PREFIX, DATASET_GROUP_ARNS, QUIESCE_POLICY (wait), QUIESCE_MAX_WAIT_SECONDS
     /// (6 hours), QUIESCE_POLL_SECONDS (300), RETRAIN_AFTER_DELETION (full),
-    /// MODEL_POLL_SECONDS (600) and MAX_MODEL_WAIT_SECONDS (2 days).
+    /// MODEL_POLL_SECONDS (600), MAX_MODEL_WAIT_SECONDS (2 days) and MAX_JOB_WAIT_SECONDS
+    /// (2 days).
     pub fn from_env() -> Result<Self, ConfigError> {
         let quiesce = match config::or_default("QUIESCE_POLICY", "wait").trim() {
             "wait" => QuiescePolicy::Wait,
@@ -105,6 +109,10 @@ impl ModelsConfig {
                 "MAX_MODEL_WAIT_SECONDS",
                 limits::DEFAULT_MAX_MODEL_WAIT_SECONDS,
             )?,
+            max_job_wait_seconds: config::number(
+                "MAX_JOB_WAIT_SECONDS",
+                limits::DEFAULT_MAX_JOB_WAIT_SECONDS,
+            )?,
         })
     }
 }
@@ -126,6 +134,10 @@ pub async fn handle(
             request,
             jobs: plan,
         } => retrain::run(cfg, store, jobs, models, &request, plan.as_ref(), now).await,
+        ModelsInput::Plan {
+            request,
+            jobs: manifest,
+        } => plan::run(cfg, store, models, &request, manifest.as_ref(), now).await,
     }
 }
 

@@ -23,12 +23,15 @@ fn cfg() -> ModelsConfig {
         retrain: RetrainMode::Full,
         poll_seconds: 60,
         max_wait_seconds: 172_800,
+        max_job_wait_seconds: 172_800,
     }
 }
 
 fn request(name: &str) -> RequestObject {
     let id = RequestId::derive(BUCKET, name, "etag");
     RequestObject {
+        mode: Default::default(),
+        uploader: None,
         bucket: BUCKET.into(),
         key: name.into(),
         version_id: None,
@@ -594,4 +597,79 @@ async fn a_training_still_running_after_the_wait_is_given_up_on() {
     let g = &record(store, req).await.groups[0];
     assert_eq!(g.status, ModelsStatus::Failed);
     assert_eq!(g.retraining[0].status, "WAIT_EXCEEDED");
+}
+
+/// A preview's models step: the jobs a request would create, what runs now, and the solutions
+/// and campaigns it would retrain with their last training hours; nothing created or changed.
+#[tokio::test]
+async fn a_plan_reads_the_group_and_changes_nothing() {
+    let a = After::new("plans/a.csv").await;
+    let first = a.models.solution(GROUP, SOLUTION, a.t - 86_400);
+    a.models.campaign(SOLUTION, CAMPAIGN, &first, false);
+    a.models.add_version(
+        SOLUTION,
+        VersionInfo {
+            arn: format!("{SOLUTION}/newer"),
+            status: "ACTIVE".into(),
+            training_mode: Some("FULL".into()),
+            created_epoch: Some(a.t - 3600),
+            training_hours: Some(2.5),
+            failure_reason: None,
+        },
+    );
+    a.models.activity(
+        GROUP,
+        Activity {
+            kind: ActivityKind::DatasetImport,
+            arn: "arn:aws:personalize:us-east-1:123456789012:dataset-import-job/nightly".into(),
+            status: "CREATE IN_PROGRESS".into(),
+            created_epoch: Some(a.t - 60),
+            training_mode: None,
+            locations: vec![],
+        },
+    );
+    let input = ModelsInput::Plan {
+        request: a.req.clone(),
+        jobs: Some(a.plan.clone()),
+    };
+    let step = handle(&cfg(), &a.store, &a.jobs, &a.models, input)
+        .await
+        .unwrap();
+    assert!(step.done);
+    let key = a.req.request_id.models_plan_key("work/");
+    let plan: crate::receipt::plan::PersonalizePlan =
+        serde_json::from_slice(&a.store.get_now(BUCKET, &key).unwrap()).unwrap();
+    let [g] = plan.groups.as_slice() else {
+        panic!("one group")
+    };
+    assert_eq!((g.deletion_jobs, g.users), (1, 3));
+    assert_eq!(
+        g.running_now.len(),
+        1,
+        "the import the erasure would wait for"
+    );
+    let [s] = g.solutions.as_slice() else {
+        panic!("one solution")
+    };
+    assert_eq!(
+        s.last_version_arn.as_deref(),
+        Some(&*format!("{SOLUTION}/newer"))
+    );
+    assert_eq!(s.last_training_hours.map(|h| h.0), Some(2.5));
+    assert_eq!(s.campaigns, [CAMPAIGN]);
+    assert_eq!(g.estimated_training_hours.map(|h| h.0), Some(2.5));
+    // Something runs and the policy waits: the latest end counts the quiet wait, the job wait
+    // and the retraining wait.
+    let expected = crate::clock::epoch_rfc3339(a.t + 3600 + 172_800 + 172_800);
+    let got = plan.latest_end.unwrap();
+    assert!(got[..15] == expected[..15], "{got} vs {expected}");
+    for op in ["CreateSolutionVersion", "TagResource", "UpdateCampaign"] {
+        assert_eq!(a.models.calls(op), 0, "{op}");
+    }
+    assert!(
+        a.store
+            .get_now(BUCKET, &a.req.request_id.models_key("work/"))
+            .is_none(),
+        "no models record of a real run"
+    );
 }

@@ -2,15 +2,17 @@
 //! reads and the shards the Pinpoint map erases, all under the workflow's own work prefix.
 
 mod outputs;
+mod uploader;
 
 use outputs::{write_manifest, Outputs, UserIndex};
+pub use uploader::{ordered_by, UPLOADER_NOT_ALLOWED};
 
 use crate::config;
 use crate::error::{ConfigError, ErasureError};
 use crate::limits;
 use crate::payload::ShardPlan;
 use crate::payload::{ExecutionInput, JobSpec, Prepared, Verdict};
-use crate::ports::ObjectStore;
+use crate::ports::{ObjectStore, Roles};
 use crate::purge::purge_prefix;
 use crate::request_csv::{BadRowPolicy, FileProblem, RequestReader, RequestStats};
 use crate::s3_event::is_csv;
@@ -39,11 +41,15 @@ pub struct PrepareConfig {
     /// Shards erased at once (the Pinpoint map's MaxConcurrency; the erase function divides the
     /// account's rate by the same number).
     pub shard_concurrency: u32,
+    /// The roles that may order an erasure (`RequestUploaderPrincipalArns`); empty: anyone the
+    /// bucket lets upload.
+    pub uploader_role_arns: Vec<String>,
 }
 
 impl PrepareConfig {
     /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_REQUEST_USERS, MAX_PART_BYTES,
-    /// SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS and PINPOINT_SHARD_CONCURRENCY.
+    /// SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS, PINPOINT_SHARD_CONCURRENCY and
+    /// UPLOADER_ROLE_ARNS (may be empty).
     pub fn from_env() -> Result<Self, ConfigError> {
         let policy = config::or_default("BAD_ROW_POLICY", "reject-file");
         let max_request_users =
@@ -71,6 +77,7 @@ impl PrepareConfig {
                 limits::DEFAULT_SHARD_CONCURRENCY,
             )?
             .max(1),
+            uploader_role_arns: config::optional_list("UPLOADER_ROLE_ARNS"),
         })
     }
 }
@@ -82,7 +89,16 @@ pub async fn handle(
     hasher: Option<&UserHasher>,
     input: ExecutionInput,
 ) -> Result<Prepared, ErasureError> {
-    handle_with_key(cfg, store, async { Ok(hasher) }, input).await
+    handle_with_key(cfg, store, &NoRoles, async { Ok(hasher) }, input).await
+}
+
+/// No IAM to read: with named uploader roles, every request is refused.
+struct NoRoles;
+
+impl Roles for NoRoles {
+    async fn role_id(&self, _: &str) -> Result<Option<String>, ErasureError> {
+        Ok(None)
+    }
 }
 
 /// As [`handle`], with the user-hash key still being read: it is awaited only once the request
@@ -91,11 +107,30 @@ pub async fn handle(
 pub async fn handle_with_key<'h>(
     cfg: &PrepareConfig,
     store: &impl ObjectStore,
+    roles: &impl Roles,
     hasher: impl std::future::Future<Output = Result<Option<&'h UserHasher>, ErasureError>>,
     input: ExecutionInput,
 ) -> Result<Prepared, ErasureError> {
     let mut request = input.request;
     let id = request.request_id.clone();
+    // Who ordered it, before a byte is read: with named uploader roles, anyone else's file is
+    // refused here too (the bucket policy already denies their upload; this holds when the
+    // policy was changed by hand, or the file was written some other way).
+    let ordered_by = ordered_by(&cfg.uploader_role_arns, roles, &request).await?;
+    if let Some(by) = ordered_by.as_ref().filter(|b| b.allowed == Some(false)) {
+        tracing::warn!(request_id = %id, uploader = %by.unique_id, "request refused: not uploaded by a named role");
+        return Ok(Prepared {
+            verdict: Verdict::Rejected,
+            reason_code: Some(UPLOADER_NOT_ALLOWED.into()),
+            reason: Some(uploader::refusal(by)),
+            stats: RequestStats::default(),
+            request,
+            jobs: None,
+            shards: None,
+            user_index: None,
+            ordered_by,
+        });
+    }
     // Every object under the request prefix starts an execution; one that is not a CSV file is
     // rejected here, before a byte of it is read, and its receipt says why.
     if !is_csv(&request.key) {
@@ -103,11 +138,17 @@ pub async fn handle_with_key<'h>(
             request,
             RequestStats::default(),
             FileProblem::NotCsv,
+            &ordered_by,
         ));
     }
     if request.size > cfg.max_request_bytes {
         let problem = too_large(request.size, cfg);
-        return Ok(rejected(request, RequestStats::default(), problem));
+        return Ok(rejected(
+            request,
+            RequestStats::default(),
+            problem,
+            &ordered_by,
+        ));
     }
     let opened = store
         .open_request(
@@ -125,6 +166,7 @@ pub async fn handle_with_key<'h>(
             request,
             RequestStats::default(),
             too_large(size, cfg),
+            &ordered_by,
         ));
     }
 
@@ -151,6 +193,7 @@ pub async fn handle_with_key<'h>(
                 request,
                 RequestStats::default(),
                 too_large(read, cfg),
+                &ordered_by,
             ));
         }
         digest.update(&chunk);
@@ -186,7 +229,7 @@ pub async fn handle_with_key<'h>(
             .deleted;
         tracing::info!(request_id = %id, code = problem.code(), removed, "request rejected");
         crate::metrics::emit(&[(crate::metrics::names::REQUESTS_REJECTED, 1)]);
-        return Ok(rejected(request, stats, problem));
+        return Ok(rejected(request, stats, problem, &ordered_by));
     }
     out.upload(store, &bucket, &id, cfg, splitter.finish())
         .await?;
@@ -198,6 +241,7 @@ pub async fn handle_with_key<'h>(
     let execution = input.execution.as_ref().map(|e| e.name.clone());
     for shard in &mut out.shards {
         shard.execution.clone_from(&execution);
+        shard.mode = request.mode;
     }
     let mut jobs = Vec::with_capacity(cfg.dataset_group_arns.len() * out.parts.len());
     for dsg in &cfg.dataset_group_arns {
@@ -251,6 +295,7 @@ pub async fn handle_with_key<'h>(
             users_per_shard: cfg.limits.shard_users,
         }),
         user_index,
+        ordered_by,
         request,
     };
     // Kept for an execution that ends without reaching the finalize step: its receipt still
@@ -279,6 +324,7 @@ fn rejected(
     request: crate::payload::RequestObject,
     stats: RequestStats,
     problem: FileProblem,
+    ordered_by: &Option<crate::payload::OrderedBy>,
 ) -> Prepared {
     Prepared {
         verdict: Verdict::Rejected,
@@ -289,6 +335,7 @@ fn rejected(
         jobs: None,
         shards: None,
         user_index: None,
+        ordered_by: ordered_by.clone(),
     }
 }
 

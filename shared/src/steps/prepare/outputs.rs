@@ -150,6 +150,7 @@ impl Outputs {
                     index,
                     users,
                     execution: None,
+                    mode: Default::default(),
                 })
             })
             .buffered(SHARD_UPLOADS)

@@ -18,6 +18,7 @@ fn id() -> RequestId {
 
 fn cfg(shard_users: u64, max_part_bytes: u64) -> PrepareConfig {
     PrepareConfig {
+        uploader_role_arns: Vec::new(),
         work_prefix: "work/".into(),
         receipt_prefix: "receipts/".into(),
         max_request_bytes: 1 << 20,
@@ -51,6 +52,8 @@ fn upload(store: &MemoryStore, key: &str, body: Vec<u8>) -> ExecutionInput {
     let version = store.insert(BUCKET, key, body);
     ExecutionInput {
         request: RequestObject {
+            mode: Default::default(),
+            uploader: None,
             bucket: BUCKET.into(),
             key: key.into(),
             version_id: Some(version),

@@ -232,3 +232,25 @@ async fn a_crash_after_a_destination_finished_with_failures_keeps_them_listed() 
     let list = String::from_utf8(store.get_now(BUCKET, key).expect("the list")).expect("utf-8");
     assert_eq!(list, format!("USER_ID,REASON\n{},access denied\n", user(7)));
 }
+
+/// A shard of a plan goes through the same loop, but only reads: every user's items are
+/// counted, and every destination still holds all of them afterwards.
+#[tokio::test]
+async fn a_plan_shard_counts_every_users_items_and_erases_nothing() {
+    let (store, mut spec) = shard_of(230, None);
+    spec.mode = crate::payload::Mode::Plan;
+    let first = target_with("first", 230, 2);
+    for i in (0..230).step_by(3) {
+        first.holds(&user(i), 0);
+    }
+    let second = target_with("second", 100, 1);
+    let out = run(&store, &[&first, &second], None, spec).await.unwrap();
+    assert!(out.complete);
+    let without = (0..230).step_by(3).count() as u64;
+    assert_eq!(out.targets[0].items_deleted, 2 * (230 - without));
+    assert_eq!(out.targets[0].users_without_items, without);
+    assert_eq!(out.targets[1].items_deleted, 100);
+    assert_eq!(out.targets[1].users_without_items, 130);
+    assert_eq!((first.total_calls(), second.total_calls()), (0, 0));
+    assert_eq!((first.left(&user(1)), second.left(&user(99))), (2, 1));
+}

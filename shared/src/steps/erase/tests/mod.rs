@@ -58,6 +58,7 @@ fn shard_of(users: usize, execution: Option<&str>) -> (MemoryStore, ShardSpec) {
     });
     store.insert(BUCKET, &key, csv.into_bytes());
     let spec = ShardSpec {
+        mode: Default::default(),
         request_id: "0".repeat(32).parse().unwrap(),
         bucket: BUCKET.into(),
         key,

@@ -80,6 +80,8 @@ impl World {
             profiles: None,
             input: ExecutionInput {
                 request: RequestObject {
+                    mode: Default::default(),
+                    uploader: None,
                     bucket: BUCKET.into(),
                     key: REQUEST.into(),
                     version_id: Some(version),
@@ -134,6 +136,7 @@ impl World {
 
     pub(super) async fn prepare(&self) -> Prepared {
         let cfg = prepare::PrepareConfig {
+            uploader_role_arns: Vec::new(),
             work_prefix: "work/".into(),
             receipt_prefix: "receipts/".into(),
             max_request_bytes: 1 << 20,
@@ -164,6 +167,7 @@ impl World {
             retrain: RetrainMode::Full,
             poll_seconds: 1,
             max_wait_seconds: 3600,
+            max_job_wait_seconds: 3600,
         };
         let input = if preflight {
             crate::payload::ModelsInput::Preflight {
