@@ -492,3 +492,27 @@ def test_judge_recorded_calls_gives_one_principals_verdicts_in_order():
     [mine] = judge_recorded_calls(FakeStack(), OFFICERS, operation="PutObject")
     assert mine.allowed and mine.reason == "allowed"
     assert judge_recorded_calls(FakeStack(), OFFICERS, operation="GetObject") == []
+
+
+def prepare_call(operation: str, action: str, resource: str) -> dict:
+    return {**erase_call(operation, action, resource), "principal": {"type": "function", "name": "prepare-request"},
+            "service": action.split(":")[0]}
+
+
+def test_prepare_may_read_only_the_named_uploader_roles_and_only_when_some_are_named():
+    """Who ordered a request: prepare-request compares the uploader's RoleId with each named
+    role's, read with iam:GetRole on those ARNs. It may not read any other role, and without named
+    roles it may read none. It reads plan files as it reads requests."""
+    officers = f"arn:aws:iam::{ACCOUNT}:role/privacy/privacy-officers"
+    named = {"RequestUploaderPrincipalArns": officers}
+    read_named = prepare_call("GetRole", "iam:GetRole", officers)
+    read_plan = prepare_call("GetObject", "s3:GetObject", "arn:aws:s3:::erasure-requests/plans/a.csv")
+    findings = judged(named, [read_named, read_plan])
+    assert not findings.refused and not findings.sar_problems, findings.refused + findings.sar_problems
+    for refused, params in [
+        (prepare_call("GetRole", "iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/interns"), named),
+        (prepare_call("ListRoles", "iam:ListRoles", "*"), named),
+        (read_named, {}),
+    ]:
+        findings = judged(params, [refused])
+        assert len(findings.refused) == 1, (refused, params)
