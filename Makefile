@@ -36,9 +36,10 @@ $(NODE_STAMP): tests/package.json
 	cd tests && npm install --no-audit --no-fund --silent
 	touch $@
 
-## demo: erase the users of events/request.csv (or CSV=path) on the local emulation.
+## demo: erase the users of events/request.csv (or CSV=path) on the local emulation; PLAN=1
+## previews the file first (a plan receipt, read-only), then erases it.
 demo: setup
-	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV)))
+	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV))) $(if $(PLAN),--plan)
 
 ## validate: check a request file with the workflow's own rules before uploading it (make validate CSV=path).
 validate:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.harness import ROOT, AppConfig, Stack, build_functions
+from tests.harness import ROOT, AppConfig, Stack, build_functions, wait_for
 
 OTHER_USERS = [f"bystander-{i:03d}" for i in range(8)]
 
@@ -35,9 +35,31 @@ def listed_users(data: bytes) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def plan_lines(plan: dict) -> list[str]:
+    """The plan as a person reads it (the lines `erasure lookup` prints for a plan)."""
+    out = []
+    for g in plan["personalize"]:
+        hours = f" (about {g['estimatedTrainingHours']} training hours)" if "estimatedTrainingHours" in g else ""
+        campaigns = sum(len(s["campaigns"]) for s in g["solutions"])
+        out.append(f"personalize {g['datasetGroupArn'].rsplit('/', 1)[-1]}: {g['deletionJobs']} deletion job(s) for "
+                   f"{g['users']} user(s), then {len(g['solutions'])} solution(s) retrained and {campaigns} "
+                   f"campaign(s) moved{hours}")
+    for p in plan["pinpoint"]:
+        out.append(f"pinpoint {p['applicationId']}: {p['usersWithEndpoints']} of {p['usersChecked']} user(s) have "
+                   f"endpoints, {p['endpoints']} endpoint(s) would be deleted")
+    for p in plan["customerProfiles"]:
+        out.append(f"customer profiles {p['domainName']}: {p['usersWithProfiles']} of {p['usersChecked']} user(s) "
+                   f"have profiles, {p['profiles']} profile(s) would be deleted")
+    if "latestEnd" in plan:
+        out.append(f"if uploaded now, the erasure would end by {plan['latestEnd']} at the latest")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--csv", default=str(ROOT / "events" / "request.csv"), help="the request file to erase")
+    ap.add_argument("--plan", action="store_true",
+                    help="preview first: upload the file under plans/, print the plan, then erase it")
     args = ap.parse_args()
     path = Path(args.csv)
     data = path.read_bytes()
@@ -72,10 +94,6 @@ def main() -> int:
               f"{campaign.rsplit('/', 1)[-1]}), Pinpoint application {app} and Customer Profiles domain "
               f"{domain} (key _account), {len(users)} listed users and {len(OTHER_USERS)} other users")
 
-        key = f"requests/{path.name}"
-        stack.upload(key, data)
-        print(f"uploaded s3://erasure-requests/{key}; the S3 notification starts the workflow\n")
-
         def show(ev):
             kind = ev["type"]
             if kind.endswith("StateEntered"):
@@ -84,7 +102,26 @@ def main() -> int:
             elif kind in ("ExecutionSucceeded", "ExecutionFailed"):
                 print(f"  {ev['timestamp']:%H:%M:%S}  {kind}", flush=True)
 
-        result = stack.wait_for_execution(timeout=600, on_event=show)
+        plan_name = None
+        if args.plan:
+            plan_key = f"plans/{path.name}"
+            stack.upload(plan_key, data)
+            print(f"uploaded s3://erasure-requests/{plan_key}: a preview, read-only\n")
+            planned = stack.wait_for_execution(timeout=600, on_event=show)
+            plan_name = planned["name"]
+            plan = stack.receipt(plan_name)
+            print(f"\nplan {plan_name}: {planned['status']}, outcome {plan['outcome']} "
+                  f"(receipt s3://erasure-requests/receipts/{plan_name}.json)")
+            for line in plan_lines(plan["plan"]):
+                print(f"  {line}")
+            print()
+
+        key = f"requests/{path.name}"
+        stack.upload(key, data)
+        print(f"uploaded s3://erasure-requests/{key}; the S3 notification starts the workflow\n")
+        erasing = wait_for("the erasure to start", lambda: next(
+            (e["name"] for e in stack.executions() if e["name"] != plan_name), None), timeout=60)
+        result = stack.wait_for_execution(timeout=600, on_event=show, name=erasing)
         name = result["name"]
         receipt = stack.receipt(name)
         print(f"\nexecution {name}: {result['status']}")
@@ -137,6 +174,16 @@ def main() -> int:
             problems.append(f"the receipt's Customer Profiles counts are {got}, expected {expected}")
         if (pp["usersProcessed"], pp["failedUsers"]) != (len(users), 0):
             problems.append("the receipt's Pinpoint counts do not cover every user")
+        if plan_name:
+            # The plan counted what the erasure then deleted, and the receipt names the plan.
+            if receipt.get("precededBy", {}).get("executionName") != plan_name:
+                problems.append("the erasure's receipt does not name the plan that preceded it")
+            if plan["plan"]["pinpoint"][0]["endpoints"] != pp["endpointsDeleted"] or \
+                    plan["plan"]["customerProfiles"][0]["profiles"] != cp["profilesDeleted"]:
+                problems.append("the plan's counts differ from what the erasure deleted")
+            else:
+                print(f"plan: {plan_name} counted the {pp['endpointsDeleted']} endpoints and {cp['profilesDeleted']} "
+                      f"profiles the erasure then deleted; the receipt names it (precededBy)")
         print("\ncheck: ", end="")
         if problems:
             print("FAILED\n  " + "\n  ".join(sorted(set(problems))))
