@@ -2,8 +2,10 @@
 //! Exit code 0: accepted; 1: rejected; 2: usage or I/O error.
 //! `erasure lookup`: whether a user was in a request and what happened to them (see lookup.rs).
 //! `erasure retry`: a request that did not complete, started again from its receipt (retry.rs).
+//! `erasure receipt`: a receipt as a person reads it, as text, markdown or HTML (receipt.rs).
 
 mod lookup;
+mod receipt;
 mod retry;
 
 use std::io::Read;
@@ -21,7 +23,8 @@ it would produce, and a verdict. Exit code 0: accepted; 1: rejected; 2: usage or
 
        erasure lookup --receipt R.json --users R.users.txt [--failed R.failed.csv] --key-file KEY < ids
        erasure retry --receipt R.json|s3://BUCKET/receipts/R.json [--state-machine-arn ARN]
-(erasure lookup --help, erasure retry --help for more)";
+       erasure receipt R.json|s3://BUCKET/receipts/R.json [--format text|markdown|html]
+(erasure lookup --help, erasure retry --help, erasure receipt --help for more)";
 
 struct Options {
     file: String,
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("lookup") => return ExitCode::from(lookup::run(&args[1..])),
         Some("retry") => return ExitCode::from(retry::run(&args[1..])),
+        Some("receipt") => return ExitCode::from(receipt::run(&args[1..])),
         _ => {}
     }
     let opts = match parse(&args) {
