@@ -11,6 +11,7 @@ pub mod deadline;
 pub mod error;
 pub mod evidence;
 pub mod fingerprint_set;
+pub mod legal_clock;
 pub mod limits;
 pub mod map_results;
 #[cfg(all(feature = "aws", any(test, feature = "memory")))]

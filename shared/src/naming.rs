@@ -196,6 +196,12 @@ impl RequestId {
         format!("{receipt_prefix}plans/{sha256}.json")
     }
 
+    /// When a request of these bytes was first received: `receipts/received/<sha256>.json`,
+    /// written once (a conditional write), so a re-upload keeps the first time.
+    pub fn received_key(receipt_prefix: &str, sha256: &str) -> String {
+        format!("{receipt_prefix}received/{sha256}.json")
+    }
+
     /// The keyed hashes of the request's users, kept beside the receipt.
     pub fn user_index_key(&self, receipt_prefix: &str) -> String {
         format!("{receipt_prefix}{}.users.txt", self.execution_name())

@@ -152,6 +152,9 @@ def test_only_a_named_role_orders_an_erasure_and_the_receipt_says_which_without_
     assert by["objectVersion"] == put["VersionId"]
     assert by["uploadedAt"] <= receipt["startedAt"]
     assert "sessionName" not in by and "jane.doe" not in json.dumps(receipt)
+    # The legal clock starts at the upload (GDPR by default: one calendar month, +2 extendable).
+    assert receipt["receivedAt"] == by["uploadedAt"]
+    assert receipt["respondBy"]["regime"] == "GDPR" and receipt["respondBy"]["due"] > receipt["receivedAt"][:10]
     assert not set(listed) & set(env.endpoints(app))
     # The prepare function asked IAM about the named role only, and was allowed to.
     roles_read = judge_recorded_calls(env, "prepare-request", operation="GetRole")

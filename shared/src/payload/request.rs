@@ -287,6 +287,10 @@ pub struct Prepared {
     /// Who ordered the request (when the event said).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordered_by: Option<OrderedBy>,
+    /// When the request was first received: the upload time of the first upload of these bytes
+    /// (a re-upload or a retry keeps it), the legal clock's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
 }
 
 /// A receipt's companion file: keyed hashes only, never a user ID.

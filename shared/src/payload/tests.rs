@@ -134,6 +134,7 @@ fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() 
         ],
     };
     let prepared = Prepared {
+        received_at: uploader.uploaded_at.clone(),
         // RequestUploaderPrincipalArns' pattern: a role path and name of at most 512 characters.
         ordered_by: Some(OrderedBy {
             unique_id: uploader.unique_id.clone(),

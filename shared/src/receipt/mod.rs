@@ -210,6 +210,13 @@ pub struct Receipt {
     /// The plan receipt of the same file (same SHA-256) made before this erasure, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preceded_by: Option<PrecededBy>,
+    /// When the request was received: the first upload of these bytes (the legal clock's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
+    /// By when the law the deployment keeps (`LegalDeadline`) says the request must be answered
+    /// (absent for a plan, or without a regime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respond_by: Option<crate::legal_clock::RespondBy>,
     /// When the workflow started.
     pub started_at: String,
     /// When the receipt was written.
@@ -379,6 +386,8 @@ impl Receipt {
                 ordered_by,
                 plan: Some(plan),
                 preceded_by: None,
+                received_at: None,
+                respond_by: None,
                 started_at: input.execution.start_time.clone(),
                 finished_at,
             };
@@ -409,6 +418,10 @@ impl Receipt {
             ordered_by,
             plan: None,
             preceded_by: None,
+            received_at: prepared
+                .and_then(|p| p.received_at.clone())
+                .or_else(|| req.uploader.as_ref().and_then(|u| u.uploaded_at.clone())),
+            respond_by: None,
             started_at: input.execution.start_time.clone(),
             finished_at,
         }

@@ -31,6 +31,7 @@ fn spec(dsg: &str) -> JobSpec {
 fn prepared(verdict: Verdict, jobs: usize) -> Prepared {
     Prepared {
         ordered_by: None,
+        received_at: None,
         verdict,
         reason_code: None,
         reason: (verdict == Verdict::Rejected).then(|| "line 1: the header must be USER_ID".into()),

@@ -86,6 +86,7 @@ pub async fn handle_status_change(
         },
     };
     let mut receipt = Receipt::build(&finput, found.as_ref(), &cfg.deployment, now_rfc3339());
+    super::stamp_legal_clock(cfg, &mut receipt);
     let done_so_far = match (&found, &receipt.reason) {
         (None, _) => "the request had not been prepared".to_string(),
         (Some(_), Some(r)) => format!("what was not finished: {r}"),

@@ -39,6 +39,8 @@ pub struct FinalizeConfig {
     pub lock: Option<(LockMode, u64)>,
     /// The function's timeout: the deadline when the runtime reports none that is usable.
     pub function_timeout: Duration,
+    /// The law whose deadline the receipt records (`LegalDeadline`).
+    pub legal: crate::legal_clock::Regime,
 }
 
 impl FinalizeConfig {
@@ -82,6 +84,12 @@ impl FinalizeConfig {
                 "FUNCTION_TIMEOUT_SECONDS",
                 limits::DEFAULT_FUNCTION_TIMEOUT_SECONDS,
             )?),
+            legal: config::or_default("LEGAL_DEADLINE", "gdpr")
+                .parse()
+                .map_err(|problem| ConfigError {
+                    name: "LEGAL_DEADLINE",
+                    problem,
+                })?,
         })
     }
 }
@@ -123,6 +131,7 @@ pub async fn handle(
     )
     .await?;
     let mut receipt = Receipt::build(&input, found.as_ref(), &cfg.deployment, now_rfc3339());
+    stamp_legal_clock(cfg, &mut receipt);
     if receipt.outcome != Outcome::Planned {
         receipt.preceded_by =
             preceding_plan(cfg, clients.store, &input.request.bucket, &receipt).await?;
@@ -140,6 +149,21 @@ pub async fn handle(
     .await?;
     point_to_plan(cfg, clients.store, &input.request.bucket, &key, &receipt).await?;
     Ok(out)
+}
+
+/// The legal clock on a request's receipt (not a plan's): it starts at receipt, the first
+/// upload of these bytes, or (when the event gave no time) the execution's start.
+fn stamp_legal_clock(cfg: &FinalizeConfig, receipt: &mut Receipt) {
+    if receipt.outcome == Outcome::Planned {
+        return;
+    }
+    let received = receipt
+        .received_at
+        .clone()
+        .unwrap_or_else(|| receipt.started_at.clone());
+    receipt.respond_by = crate::legal_clock::date_of(&received)
+        .and_then(|d| crate::legal_clock::respond_by(cfg.legal, d));
+    receipt.received_at = Some(received);
 }
 
 /// What a plan pointer (`receipts/plans/<sha256>.json`) holds.

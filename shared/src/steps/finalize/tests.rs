@@ -23,6 +23,11 @@ async fn a_completed_request_is_purged_to_the_last_version_and_its_receipt_locke
     let r = w.receipt(&out);
     assert_eq!(r.personalize.len(), 1);
     assert_eq!(r.personalize[0].status, JobState::Completed);
+    // No upload time in the input: the legal clock starts at the execution's start.
+    assert_eq!(r.received_at.as_deref(), Some(r.started_at.as_str()));
+    let due = r.respond_by.as_ref().expect("a GDPR deadline");
+    assert_eq!(due.regime, "GDPR");
+    assert!(due.due.as_str() > &r.started_at[..10] && due.extendable_to > due.due);
     let [app] = r.pinpoint.as_slice() else {
         panic!("one destination")
     };

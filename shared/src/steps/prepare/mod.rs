@@ -129,6 +129,7 @@ pub async fn handle_with_key<'h>(
             shards: None,
             user_index: None,
             ordered_by,
+            received_at: None,
         });
     }
     // Every object under the request prefix starts an execution; one that is not a CSV file is
@@ -283,7 +284,9 @@ pub async fn handle_with_key<'h>(
         shards = out.shards.len(),
         "request prepared"
     );
+    let received_at = first_received(cfg, store, &request).await;
     let prepared = Prepared {
+        received_at,
         verdict: Verdict::Accepted,
         reason_code: None,
         reason: None,
@@ -313,6 +316,49 @@ pub async fn handle_with_key<'h>(
     Ok(prepared)
 }
 
+/// When a request of these bytes was first received: the upload time of this one, unless an
+/// earlier upload of the same bytes was recorded (then that one's; a plan does not count). Best
+/// effort: when the record cannot be read or written, this upload's time.
+async fn first_received(
+    cfg: &PrepareConfig,
+    store: &impl ObjectStore,
+    request: &crate::payload::RequestObject,
+) -> Option<String> {
+    let now = request
+        .uploader
+        .as_ref()
+        .and_then(|u| u.uploaded_at.clone());
+    let (Some(at), Some(sha)) = (now.clone(), request.sha256.as_deref()) else {
+        return now;
+    };
+    if request.mode == crate::payload::Mode::Plan {
+        return now;
+    }
+    let key = crate::naming::RequestId::received_key(&cfg.receipt_prefix, sha);
+    let record = serde_json::json!({ "receivedAt": at, "requestId": request.request_id });
+    match store
+        .put_if(&request.bucket, &key, record.to_string().into_bytes(), None)
+        .await
+    {
+        Ok(true) => now,
+        Ok(false) => match store.get(&request.bucket, &key).await {
+            Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["receivedAt"].as_str().map(str::to_string))
+                .filter(|first| first.as_str() < at.as_str())
+                .or(now),
+            Err(e) => {
+                tracing::warn!(error = %e, "the first-received record could not be read");
+                now
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the first-received record could not be written");
+            now
+        }
+    }
+}
+
 fn too_large(size: u64, cfg: &PrepareConfig) -> FileProblem {
     FileProblem::TooLarge {
         size,
@@ -336,6 +382,7 @@ fn rejected(
         shards: None,
         user_index: None,
         ordered_by: ordered_by.clone(),
+        received_at: None,
     }
 }
 

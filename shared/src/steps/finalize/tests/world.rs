@@ -50,6 +50,7 @@ pub(super) fn cfg() -> FinalizeConfig {
         work_prefix: "work/".into(),
         lock: Some((LockMode::Governance, LOCK_DAYS)),
         function_timeout: Duration::from_secs(900),
+        legal: crate::legal_clock::Regime::Gdpr,
     }
 }
 
