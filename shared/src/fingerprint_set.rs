@@ -152,17 +152,21 @@ impl FingerprintSet {
     /// Makes room for `users` distinct IDs in all, at most 80 % full, so that a set whose size
     /// is known in advance (from the file's size) is never rehashed: 20 bytes an ID.
     ///
-    /// The tables then live side by side in one slab of memory that the kernel may back with
-    /// huge pages (2 MiB; see [`Slab`]): each insert lands on a random slot of tens of
-    /// megabytes, and with 4 KiB pages it misses the TLB as well as the cache; with huge pages
-    /// the whole slab is a few TLB entries, and the prefetches of a batch are not held up by
-    /// page walks. Called once, before the tables fill (later calls only grow small tables).
-    pub fn reserve(&mut self, users: u64) {
+    /// The tables then live side by side in one slab of memory (see [`Slab`]). With
+    /// `huge_pages`, the kernel is asked to back it with 2 MiB pages: each insert lands on a
+    /// random slot of tens of megabytes, and with 4 KiB pages it misses the TLB as well as the
+    /// cache; with huge pages the whole slab is a few TLB entries, and the prefetches of a batch
+    /// are not held up by page walks. But a huge page is resident as soon as one of its slots
+    /// is touched: the caller asks for them only when the IDs seen so far are mostly distinct
+    /// (the slab will be touched all over anyway), not for a file of few users repeated, whose
+    /// memory stays with its distinct users. Called once, before the tables fill (later calls
+    /// only grow small tables).
+    pub fn reserve(&mut self, users: u64, huge_pages: bool) {
         let per_table = usize::try_from(users / 256).unwrap_or(usize::MAX / 2);
         let cap = per_table.saturating_add(per_table / 4).max(16);
         let small = self.tables.iter().all(|t| t.capacity() < cap);
         if small && self.slab.is_empty() {
-            if let Some(mut slab) = cap.checked_mul(256).and_then(Slab::new) {
+            if let Some(mut slab) = cap.checked_mul(256).and_then(|n| Slab::new(n, huge_pages)) {
                 for (i, t) in self.tables.iter_mut().enumerate() {
                     let r = i * cap..(i + 1) * cap;
                     place_all(t.slots(&self.slab), &mut slab.slots_mut()[r.clone()]);
@@ -211,10 +215,11 @@ impl FingerprintSet {
 
 /// Zeroed slots for all the tables at once, in memory of its own.
 ///
-/// On Linux an anonymous mapping aligned to 2 MiB and marked `MADV_HUGEPAGE`: where the kernel
-/// allows transparent huge pages (its `madvise` mode, the usual default, or `always`), the slab
-/// is backed by 2 MiB pages as it is first touched; where it does not, the advice is ignored
-/// and the slab is ordinary memory. Elsewhere, a vector.
+/// On Linux an anonymous mapping aligned to 2 MiB, marked `MADV_HUGEPAGE` when asked for huge
+/// pages (`MADV_NOHUGEPAGE` otherwise): where the kernel allows transparent huge pages (its
+/// `madvise` mode, the usual default, or `always`), the slab is then backed by 2 MiB pages as
+/// it is first touched; where it does not, the advice is ignored and the slab is ordinary
+/// memory. Elsewhere, a vector.
 #[derive(Default)]
 struct Slab {
     #[cfg(target_os = "linux")]
@@ -225,8 +230,8 @@ struct Slab {
 
 #[cfg(target_os = "linux")]
 impl Slab {
-    fn new(slots: usize) -> Option<Slab> {
-        huge::Mapping::new(slots).map(|m| Slab { map: Some(m) })
+    fn new(slots: usize, huge_pages: bool) -> Option<Slab> {
+        huge::Mapping::new(slots, huge_pages).map(|m| Slab { map: Some(m) })
     }
     fn is_empty(&self) -> bool {
         self.map.is_none()
@@ -247,7 +252,7 @@ impl Slab {
 
 #[cfg(not(target_os = "linux"))]
 impl Slab {
-    fn new(slots: usize) -> Option<Slab> {
+    fn new(slots: usize, _huge_pages: bool) -> Option<Slab> {
         Some(Slab {
             map: vec![0; slots],
         })
@@ -289,7 +294,7 @@ mod huge {
     unsafe impl Sync for Mapping {}
 
     impl Mapping {
-        pub(super) fn new(len: usize) -> Option<Mapping> {
+        pub(super) fn new(len: usize, huge_pages: bool) -> Option<Mapping> {
             let bytes = len.checked_mul(16)?.checked_next_multiple_of(PAGE)?;
             let map_len = bytes.checked_add(HUGE_PAGE)?;
             // SAFETY: a new anonymous private mapping at an address the kernel chooses: it
@@ -312,10 +317,16 @@ mod huge {
             // SAFETY: `skip` < 2 MiB and `skip + bytes` <= `map_len`: the pointer stays inside
             // the mapping, and it is 2 MiB-aligned, so aligned for `u128`.
             let slots = unsafe { base.byte_add(skip) }.cast::<u128>();
+            let advice = if huge_pages {
+                libc::MADV_HUGEPAGE
+            } else {
+                // Even where THP's mode is `always`: a slab touched here and there stays small.
+                libc::MADV_NOHUGEPAGE
+            };
             // SAFETY: the range is inside the mapping just made. The advice only changes how
-            // the kernel backs it (huge pages where allowed); an error (no THP) is harmless.
+            // the kernel backs it (huge pages or not); an error (no THP) is harmless.
             unsafe {
-                libc::madvise(slots.as_ptr().cast(), bytes, libc::MADV_HUGEPAGE);
+                libc::madvise(slots.as_ptr().cast(), bytes, advice);
             }
             Some(Mapping {
                 base,
@@ -418,7 +429,7 @@ mod tests {
         for i in 0..1_000u32 {
             assert!(s.insert(&format!("early-{i}")));
         }
-        s.reserve(100_000);
+        s.reserve(100_000, true);
         assert!(!s.slab.is_empty());
         assert_eq!(
             s.heap_bytes(),

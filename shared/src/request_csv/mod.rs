@@ -143,7 +143,11 @@ impl RequestReader {
         self.expected_bytes = None;
         let users = (u128::from(size) * u128::from(self.stats.rows) / u128::from(self.bytes_read))
             .min(u128::from(self.max_users));
-        self.seen.reserve(u64::try_from(users).unwrap_or(u64::MAX));
+        // Huge pages only when most of the sample's rows are distinct users (see
+        // `FingerprintSet::reserve`): a file of a few users repeated keeps small memory.
+        let mostly_distinct = self.stats.valid_users.saturating_mul(2) >= self.stats.rows;
+        self.seen
+            .reserve(u64::try_from(users).unwrap_or(u64::MAX), mostly_distinct);
     }
 
     /// The same reader with the fast path for plain lines turned off: every byte goes through
