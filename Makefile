@@ -39,7 +39,7 @@ $(NODE_STAMP): tests/package.json
 ## demo: erase the users of events/request.csv (or CSV=path) on the local emulation; PLAN=1
 ## previews the file first (a plan receipt, read-only), then erases it.
 demo: setup
-	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV))) $(if $(PLAN),--plan)
+	$(PY) -m tests.demo $(if $(CSV),--csv $(abspath $(CSV))) $(if $(PLAN),--plan) $(if $(JSON),--json)
 
 ## validate: check a request file with the workflow's own rules before uploading it (make validate CSV=path).
 validate:

@@ -15,7 +15,9 @@ import argparse
 import csv
 import io
 import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +35,18 @@ def listed_users(data: bytes) -> list[str]:
         if row and row[0].strip():
             ids.append(row[0].strip())
     return list(dict.fromkeys(ids))
+
+
+def read_receipt(receipt: dict) -> str:
+    """The receipt as a person reads it: `erasure receipt` on a copy of it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "receipt.json"
+        path.write_text(json.dumps(receipt))
+        out = subprocess.run([str(ROOT / "target" / "debug" / "erasure"), "receipt", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    if out.returncode == 2:
+        return f"(erasure receipt failed: {out.stderr.strip()})\n" + json.dumps(receipt, indent=2)
+    return out.stdout
 
 
 def plan_lines(plan: dict) -> list[str]:
@@ -58,6 +72,7 @@ def plan_lines(plan: dict) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--csv", default=str(ROOT / "events" / "request.csv"), help="the request file to erase")
+    ap.add_argument("--json", action="store_true", help="print the receipt as its raw JSON")
     ap.add_argument("--plan", action="store_true",
                     help="preview first: upload the file under plans/, print the plan, then erase it")
     args = ap.parse_args()
@@ -125,8 +140,12 @@ def main() -> int:
         name = result["name"]
         receipt = stack.receipt(name)
         print(f"\nexecution {name}: {result['status']}")
-        print(f"receipt s3://erasure-requests/receipts/{name}.json:")
-        print(json.dumps(receipt, indent=2))
+        print(f"receipt s3://erasure-requests/receipts/{name}.json, as `erasure receipt` reads it "
+              f"(--json prints the JSON):\n")
+        if args.json:
+            print(json.dumps(receipt, indent=2))
+        else:
+            print(read_receipt(receipt))
 
         # The check: exactly the listed users are gone, everyone else is untouched.
         problems = []

@@ -588,6 +588,15 @@ fn summary(r: &Receipt) -> Vec<String> {
             p.plan_receipt, p.planned_at
         ));
     }
+    if let (Some(at), Some(due)) = (&r.received_at, &r.respond_by) {
+        s.push(format!(
+            "Received {}; under {} it must be answered by {} (extendable to {}).",
+            at.get(..10).unwrap_or(at),
+            due.regime,
+            due.due,
+            due.extendable_to
+        ));
+    }
     s
 }
 
@@ -954,10 +963,10 @@ fn details(r: &Receipt, location: &str) -> Vec<(&'static str, String)> {
     d.push((
         "Users",
         format!(
-            "{} valid of {} ({} duplicates, {} rejected)",
+            "{} valid of {} ({}, {} rejected)",
             num(q.valid_users),
             count(q.rows, "row", "rows"),
-            num(q.duplicates),
+            count(q.duplicates, "duplicate", "duplicates"),
             num(q.rejected_rows)
         ),
     ));
@@ -966,6 +975,18 @@ fn details(r: &Receipt, location: &str) -> Vec<(&'static str, String)> {
     }
     if let Some(g) = &r.region {
         d.push(("Region", g.clone()));
+    }
+    if let Some(at) = &r.received_at {
+        d.push(("Received", at.clone()));
+    }
+    if let Some(due) = &r.respond_by {
+        d.push((
+            "Respond by",
+            format!(
+                "{} ({}; extendable to {})",
+                due.due, due.regime, due.extendable_to
+            ),
+        ));
     }
     d.push(("Started", r.started_at.clone()));
     d.push(("Finished", r.finished_at.clone()));

@@ -72,6 +72,10 @@ fn a_completed_receipt_reads_as_one_paragraph() {
         rep.summary[4],
         "It was previewed first: the plan receipts/erasure-9a0e1b2c3d4e5f6a7b8c9d0e1f2a3b4c.json of 2026-11-30T09:41:07Z."
     );
+    assert_eq!(
+        rep.summary[5],
+        "Received 2026-12-01; under GDPR it must be answered by 2027-01-01 (extendable to 2027-03-01)."
+    );
     assert!(
         rep.next.is_none(),
         "nothing to do after a COMPLETED erasure"
