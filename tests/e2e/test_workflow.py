@@ -67,6 +67,10 @@ def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
     left = bucket_left(env)  # and the pacing leases' traces, which hold no user ID
     receipt_key = f"receipts/{result['name']}.json"
     assert left == [receipt_key, receipt_key, f"receipts/{result['name']}.users.txt"]
+    # Beside them, when these bytes were first received: the legal clock's start.
+    sha = receipt["request"]["sha256"]
+    first = json.loads(env.client("s3").get_object(Bucket=BUCKET, Key=f"receipts/received/{sha}.json")["Body"].read())
+    assert first["receivedAt"] == receipt["receivedAt"] and receipt["respondBy"]["regime"] == "GDPR"
     # The receipt was written before the purge (so the record never depends on it), then again
     # with what the purge deleted: the earlier version says the purge was pending.
     [first] = [v for v in versions["Versions"] if v["Key"] == receipt_key and not v["IsLatest"]]
