@@ -278,10 +278,24 @@ def grant_usage(dep: Deployment, ev: Evaluation) -> list[GrantUse]:
         for st in v.decision.allowed_by:
             for g in _grants_of(st, v.check.action):
                 covered[g].append(v.check)
+    # Identical copies of one grant (the same effect, principal, action, resources and
+    # conditions in two statements: SAM writes one Lambda permission per S3 event, and the
+    # request and plan prefixes are two events of one function) are taken away together: either
+    # copy alone is the same grant, not a redundant one.
+    def content(g: Grant) -> tuple:
+        st = g.statement
+        return (g.action, st.effect, st.actions, st.not_actions, st.resources, st.not_resources,
+                repr(st.principal), st.condition)
+
+    grants = list(dep.grants())
+    twins: dict[tuple, list[Grant]] = defaultdict(list)
+    for g in grants:
+        twins[content(g)].append(g)
     out = []
-    for g in dep.grants():
+    for g in grants:
         checks = covered.get(g, [])
-        refused = [c for c in checks if not dep.judge(c, ev.principals[c], frozenset([g])).allowed]
+        removed = frozenset(twins[content(g)])
+        refused = [c for c in checks if not dep.judge(c, ev.principals[c], removed).allowed]
         out.append(GrantUse(g, checks, refused))
     return out
 
