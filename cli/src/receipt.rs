@@ -7,6 +7,8 @@
 mod render;
 mod report;
 mod source;
+
+pub use source::read_with;
 #[cfg(test)]
 mod tests;
 

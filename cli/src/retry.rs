@@ -107,7 +107,7 @@ pub fn run(args: &[String]) -> u8 {
 
 async fn retry(o: &Options) -> Result<u8, String> {
     let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let bytes = read_receipt(&conf, &o.receipt).await?;
+    let bytes = crate::receipt::read_with(&conf, &o.receipt).await?;
     let facts: ReceiptFacts = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not an erasure receipt ({e})", o.receipt))?;
     match facts.outcome.as_str() {
@@ -190,37 +190,4 @@ async fn retry(o: &Options) -> Result<u8, String> {
     Err(format!(
         "the request was already retried {MAX_RETRIES} times; start it by hand"
     ))
-}
-
-async fn read_receipt(conf: &aws_config::SdkConfig, location: &str) -> Result<Vec<u8>, String> {
-    let Some(path) = location.strip_prefix("s3://") else {
-        return std::fs::read(location).map_err(|e| format!("{location}: {e}"));
-    };
-    let (bucket, key) = path
-        .split_once('/')
-        .ok_or_else(|| format!("{location}: expected s3://BUCKET/KEY"))?;
-    let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(path_style)
-            .build(),
-    );
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "{location}: {}",
-                e.message().or(e.code()).unwrap_or("could not be read")
-            )
-        })?;
-    let data = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| format!("{location}: {e}"))?;
-    Ok(data.into_bytes().to_vec())
 }

@@ -6,6 +6,21 @@ use erasure::receipt::Receipt;
 
 /// The receipt's bytes, from `s3://BUCKET/KEY` or a file.
 pub fn read(location: &str) -> Result<Vec<u8>, String> {
+    if !location.starts_with("s3://") {
+        return std::fs::read(location).map_err(|e| format!("{location}: {e}"));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        read_with(&conf, location).await
+    })
+}
+
+/// As [`read`], inside a runtime and with the caller's AWS configuration (`erasure retry`).
+pub async fn read_with(conf: &aws_config::SdkConfig, location: &str) -> Result<Vec<u8>, String> {
     let Some(path) = location.strip_prefix("s3://") else {
         return std::fs::read(location).map_err(|e| format!("{location}: {e}"));
     };
@@ -13,18 +28,9 @@ pub fn read(location: &str) -> Result<Vec<u8>, String> {
         .split_once('/')
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())
         .ok_or_else(|| format!("{location}: expected s3://BUCKET/KEY"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(get(location, bucket, key))
-}
-
-async fn get(location: &str, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&conf)
+        aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(path_style)
             .build(),
     );
