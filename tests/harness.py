@@ -636,11 +636,11 @@ class Stack:
 
     def receipt_keys(self, prefix: str = "receipts/") -> list[str]:
         """The keys of every receipt (JSON objects) under `prefix`, sorted; evidence files and the
-        records tying requests of the same bytes (receipts/received/, receipts/plans/) left out."""
+        records tying requests of the same bytes (receipts/received/, plans/, open/) left out."""
         keys = []
         for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
             keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json")
-                     and not o["Key"].startswith(("receipts/received/", "receipts/plans/"))]
+                     and not o["Key"].startswith(("receipts/received/", "receipts/plans/", "receipts/open/"))]
         return sorted(keys)
 
     def wait_for_receipt(self, execution_name: str | None = None, *, contains: str | None = None,

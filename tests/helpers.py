@@ -88,7 +88,7 @@ def assert_only_listed_erased(stack: Stack, dsgs, apps, listed, domains=()):
 
 def bucket_left(stack: Stack) -> list[str]:
     """The key of every object version and delete marker left in the request bucket, sorted, but
-    the records tying requests of the same bytes (receipts/received/ and receipts/plans/, checked
+    the records tying requests of the same bytes (receipts/received/, plans/ and open/, checked
     for their form) and the pacing leases' (work/pacing/<until>-<request ID>-<shard>: no user ID), once every erase
     invocation released its lease: none may still be held, and what their deletes leave in the
     versioned bucket (a version and a delete marker each) is the lifecycle rule's to expire."""
@@ -99,9 +99,10 @@ def bucket_left(stack: Stack) -> list[str]:
     assert all(re.fullmatch(r"work/pacing/\d{10}-[0-9a-f]{32}-\d+", k) for k in leases), leases
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="work/pacing/")["KeyCount"] == 0, "a pacing lease is still held"
     # The records that tie requests of the same bytes together (no user ID: a SHA-256, times,
-    # a request ID or a plan receipt's key): when they were first received, and their last plan.
-    ties = [k for k in everything if k.startswith(("receipts/received/", "receipts/plans/"))]
-    assert all(re.fullmatch(r"receipts/(received|plans)/[0-9a-f]{64}\.json", k) for k in ties), ties
+    # a request ID or a receipt's key): when they were first received, their last plan, and
+    # whether they are still open on the legal clock (deleted once COMPLETED).
+    ties = [k for k in everything if k.startswith(("receipts/received/", "receipts/plans/", "receipts/open/"))]
+    assert all(re.fullmatch(r"receipts/(received|plans|open)/[0-9a-f]{64}\.json", k) for k in ties), ties
     return sorted(k for k in everything if not k.startswith("work/pacing/") and k not in ties)
 
 

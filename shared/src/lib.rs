@@ -19,6 +19,8 @@ pub mod memory;
 pub mod metrics;
 pub mod naming;
 #[cfg(feature = "aws")]
+pub mod open_requests;
+#[cfg(feature = "aws")]
 pub mod pacing;
 pub mod payload;
 #[cfg(feature = "aws")]

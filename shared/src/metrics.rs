@@ -23,6 +23,12 @@ pub mod names {
     pub const JOBS_FAILED: &str = "JobsFailed";
     /// Request files rejected.
     pub const REQUESTS_REJECTED: &str = "RequestsRejected";
+    /// Requests not COMPLETED, on the legal clock (the deadline watcher, each run).
+    pub const OPEN_REQUESTS: &str = "OpenRequests";
+    /// Open requests due within `DeadlineAlarmDays`, or past due, or unreadable.
+    pub const REQUESTS_NEAR_DEADLINE: &str = "RequestsNearDeadline";
+    /// Open requests past their due date.
+    pub const REQUESTS_PAST_DEADLINE: &str = "RequestsPastDeadline";
 }
 
 /// The EMF line for these counts at `timestamp_ms` (empty when there is nothing to emit).

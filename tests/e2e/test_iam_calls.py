@@ -2,7 +2,8 @@
 
 moto does not enforce IAM. The emulation records who made each call (tests/emulation/principals.py);
 here the workflow runs every path once (a request completed across two dataset groups and two
-applications, users who failed and the request started again under a new name, a rejected file,
+applications, users who failed, the deadline watcher's run, and the request started again under a
+new name, a rejected file,
 an operator's stop with its ABORTED receipt, receipts locked in GOVERNANCE mode), and the recorded
 calls are judged against the template (tests/iam): none refused, and every grant proven by a call
 that is refused without it. Grants no call needed are printed as unused.
@@ -22,7 +23,8 @@ from tests.iam.report import Findings, evaluate, grant_table, summary
 pytestmark = pytest.mark.timeout(900)
 
 FUNCTIONS = {"StartErasureFunctionRole", "PrepareRequestFunctionRole", "CreateDeletionJobFunctionRole",
-             "CheckDeletionJobFunctionRole", "ErasePinpointEndpointsFunctionRole", "FinalizeErasureFunctionRole"}
+             "CheckDeletionJobFunctionRole", "ErasePinpointEndpointsFunctionRole", "FinalizeErasureFunctionRole",
+             "WatchDeadlinesFunctionRole"}
 
 
 def _completed_with_two_groups_and_two_apps(stack: Stack):
@@ -43,6 +45,8 @@ def _failed_users_then_started_again(stack: Stack):
     stack.upload("requests/iam-retry.csv", csv_of(listed))
     first = stack.wait_for_execution(timeout=300)
     assert stack.receipt(first["name"])["outcome"] == "PARTIAL"
+    # The hourly deadline watcher, as its schedule invokes it: the PARTIAL request is open.
+    assert stack.invoke("watch-deadlines", {"detail-type": "Scheduled Event", "source": "aws.events"})["open"] == 1
     sfn = stack.client("stepfunctions")
     name = f"{first['name']}-retry-1"
     sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name, input=first["input"])

@@ -71,6 +71,10 @@ def test_happy_path_erases_exactly_the_listed_users_and_writes_a_receipt(env):
     sha = receipt["request"]["sha256"]
     first = json.loads(env.client("s3").get_object(Bucket=BUCKET, Key=f"receipts/received/{sha}.json")["Body"].read())
     assert first["receivedAt"] == receipt["receivedAt"] and receipt["respondBy"]["regime"] == "GDPR"
+    # On the legal clock from preparation until COMPLETED: opened, then closed (a delete marker).
+    open_key = f"receipts/open/{sha}.json"
+    assert [v["Key"] for v in versions["Versions"]].count(open_key) == 1
+    assert [m["IsLatest"] for m in versions.get("DeleteMarkers", []) if m["Key"] == open_key] == [True]
     # The receipt was written before the purge (so the record never depends on it), then again
     # with what the purge deleted: the earlier version says the purge was pending.
     [first] = [v for v in versions["Versions"] if v["Key"] == receipt_key and not v["IsLatest"]]

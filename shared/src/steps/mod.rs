@@ -7,3 +7,4 @@ pub mod finalize;
 pub mod models;
 pub mod prepare;
 pub mod start;
+pub mod watch_deadlines;

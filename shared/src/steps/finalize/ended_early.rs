@@ -97,16 +97,24 @@ pub async fn handle_status_change(
         "the execution {what}; this receipt records what was done up to then ({done_so_far})"
     ));
     tracing::info!(request_id = %id, status = %d.status, "writing the receipt of an execution that did not finish");
-    conclude(
+    let out = conclude(
         cfg,
         store,
         hasher,
         &id,
         &finput,
         found.as_ref(),
-        receipt,
+        receipt.clone(),
         deadline,
     )
-    .await
-    .map(Some)
+    .await?;
+    crate::open_requests::settle(
+        store,
+        &finput.request.bucket,
+        &cfg.receipt_prefix,
+        &receipt,
+        &key,
+    )
+    .await?;
+    Ok(Some(out))
 }

@@ -120,6 +120,14 @@ pub async fn handle(
         tracing::info!(request_id = %id, "the receipt exists; finishing what it left to do");
         let out = finish(cfg, clients.store, &id, &input, earlier.clone(), deadline).await?;
         point_to_plan(cfg, clients.store, &input.request.bucket, &key, &earlier).await?;
+        crate::open_requests::settle(
+            clients.store,
+            &input.request.bucket,
+            &cfg.receipt_prefix,
+            &earlier,
+            &key,
+        )
+        .await?;
         return Ok(out);
     }
     let found = findings(
@@ -148,6 +156,14 @@ pub async fn handle(
     )
     .await?;
     point_to_plan(cfg, clients.store, &input.request.bucket, &key, &receipt).await?;
+    crate::open_requests::settle(
+        clients.store,
+        &input.request.bucket,
+        &cfg.receipt_prefix,
+        &receipt,
+        &key,
+    )
+    .await?;
     Ok(out)
 }
 

@@ -285,6 +285,29 @@ pub async fn handle_with_key<'h>(
         "request prepared"
     );
     let received_at = first_received(cfg, store, &request).await;
+    // On the legal clock until a receipt says COMPLETED (the deadline alarm's record), from
+    // the time the receipt will give: the first upload, else the execution's start.
+    let clock_start = received_at.clone().or_else(|| {
+        input
+            .execution
+            .as_ref()
+            .map(|e| e.start_time.clone())
+            .filter(|t| !t.is_empty())
+    });
+    if let (crate::payload::Mode::Erase, Some(sha), Some(at)) = (
+        request.mode,
+        request.sha256.as_deref(),
+        clock_start.as_deref(),
+    ) {
+        let record = crate::open_requests::OpenRequest {
+            request_sha256: sha.to_string(),
+            received_at: at.to_string(),
+            request_id: id.clone(),
+            last_outcome: None,
+            last_receipt: None,
+        };
+        crate::open_requests::open(store, &bucket, &cfg.receipt_prefix, &record).await?;
+    }
     let prepared = Prepared {
         received_at,
         verdict: Verdict::Accepted,

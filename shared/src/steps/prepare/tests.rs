@@ -116,7 +116,43 @@ async fn an_accepted_request_writes_its_parts_shards_and_manifests() {
     // Its own copy, for a receipt written after an execution ended early.
     let copy: Prepared = read_json(&store, &id().prepared_key("work/"));
     assert_eq!(copy, p);
-    // Nothing written outside the work folder without a hasher.
+    // Nothing written outside the work folder without a hasher, and without a start time
+    // (neither an upload time nor an execution start) no clock to open.
+    assert!(store.keys_under(BUCKET, "receipts/").is_empty());
+}
+
+#[tokio::test]
+async fn an_accepted_request_is_on_the_legal_clock_and_a_plan_or_rejected_file_is_not() {
+    let start = |input: &mut ExecutionInput| {
+        if let Some(e) = input.execution.as_mut() {
+            e.start_time = "2026-12-01T09:30:00Z".into();
+        }
+    };
+    let store = MemoryStore::default();
+    let mut input = upload(&store, "requests/a.csv", csv_of(users(3)));
+    start(&mut input);
+    let p = handle(&cfg(10, 1 << 20), &store, None, input)
+        .await
+        .unwrap();
+    let sha = p.request.sha256.clone().expect("hashed");
+    let open: crate::open_requests::OpenRequest =
+        read_json(&store, &crate::open_requests::key("receipts/", &sha));
+    assert_eq!(open.received_at, "2026-12-01T09:30:00Z");
+    assert_eq!((open.request_id, open.last_outcome), (id(), None));
+
+    let store = MemoryStore::default();
+    let mut plan = upload(&store, "plans/a.csv", csv_of(users(3)));
+    plan.request.mode = crate::payload::Mode::Plan;
+    start(&mut plan);
+    handle(&cfg(10, 1 << 20), &store, None, plan).await.unwrap();
+    let mut bad = upload(
+        &store,
+        "requests/b.csv",
+        b"USER_ID\nok\n\"unterminated\n".to_vec(),
+    );
+    start(&mut bad);
+    let p = handle(&cfg(10, 1 << 20), &store, None, bad).await.unwrap();
+    assert_eq!(p.verdict, Verdict::Rejected);
     assert!(store.keys_under(BUCKET, "receipts/").is_empty());
 }
 
