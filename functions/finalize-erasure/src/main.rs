@@ -28,8 +28,8 @@ async fn main() -> Result<(), Error> {
                 std::time::SystemTime::now(),
                 cfg.function_timeout,
             );
-            let key = hasher.get().await?;
-            dispatch(cfg, services, key, Some(deadline), ev.payload).await
+            // The key is waited for only once the receipt is built (see ssm.rs).
+            dispatch(cfg, services, hasher.get(), Some(deadline), ev.payload).await
         },
     ))
     .await

@@ -3,7 +3,7 @@
 //! The read starts when the process does but is not waited for there: init ends (and the
 //! function asks for work) one SSM round trip sooner, and the read goes on beside the first
 //! request's own first calls. The prepare step waits for the key only once the request object
-//! is open; the finalize step when it starts. A read that failed is tried again on the next
+//! is open; the finalize step once the receipt is built. A read that failed is tried again on the next
 //! request that needs the key, and its error is that request's, typed like any other SDK error.
 
 use super::errors::from_sdk;

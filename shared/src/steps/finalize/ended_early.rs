@@ -26,6 +26,18 @@ pub async fn handle_status_change(
     deadline: Option<SystemTime>,
     event: StatusChangeEvent,
 ) -> Result<Option<FinalizeOutput>, ErasureError> {
+    handle_status_change_with_key(cfg, clients, async { Ok(hasher) }, deadline, event).await
+}
+
+/// [`handle_status_change`] with the key still being read: waited for only before the receipt
+/// is concluded.
+pub async fn handle_status_change_with_key<'h>(
+    cfg: &FinalizeConfig,
+    clients: &Services<'_, impl ObjectStore, impl DeletionJobs>,
+    hasher: impl std::future::Future<Output = Result<Option<&'h UserHasher>, ErasureError>>,
+    deadline: Option<SystemTime>,
+    event: StatusChangeEvent,
+) -> Result<Option<FinalizeOutput>, ErasureError> {
     let d = &event.detail;
     let (outcome, what) = match d.status.as_str() {
         "ABORTED" => (
@@ -97,6 +109,7 @@ pub async fn handle_status_change(
         "the execution {what}; this receipt records what was done up to then ({done_so_far})"
     ));
     tracing::info!(request_id = %id, status = %d.status, "writing the receipt of an execution that did not finish");
+    let hasher = hasher.await?;
     let out = conclude(
         cfg,
         store,

@@ -1,5 +1,6 @@
 //! Finalisation: decide the outcome, write the receipt.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 mod cleanup;
@@ -7,7 +8,7 @@ mod ended_early;
 mod findings;
 
 use cleanup::{purge, write_failed_evidence};
-pub use ended_early::handle_status_change;
+pub use ended_early::{handle_status_change, handle_status_change_with_key};
 use findings::{gather, Scope};
 
 use crate::clock::now_rfc3339;
@@ -111,6 +112,19 @@ pub async fn handle(
     deadline: Option<SystemTime>,
     input: FinalizeInput,
 ) -> Result<FinalizeOutput, ErasureError> {
+    handle_with_key(cfg, clients, async { Ok(hasher) }, deadline, input).await
+}
+
+/// [`handle`] with the key still being read (the function's first invocation reads it beside
+/// the receipt's gathering): waited for only once the receipt is built, and not at all when an
+/// earlier attempt's receipt is found.
+pub async fn handle_with_key<'h>(
+    cfg: &FinalizeConfig,
+    clients: &Services<'_, impl ObjectStore, impl DeletionJobs>,
+    hasher: impl Future<Output = Result<Option<&'h UserHasher>, ErasureError>>,
+    deadline: Option<SystemTime>,
+    input: FinalizeInput,
+) -> Result<FinalizeOutput, ErasureError> {
     let id = input.request.request_id.clone();
     // A retried invocation (the last one timed out, or failed after writing the receipt) finds
     // the receipt it wrote: it finishes that receipt's purge instead of gathering again from
@@ -144,6 +158,7 @@ pub async fn handle(
         receipt.preceded_by =
             preceding_plan(cfg, clients.store, &input.request.bucket, &receipt).await?;
     }
+    let hasher = hasher.await?;
     let out = conclude(
         cfg,
         clients.store,
@@ -425,10 +440,10 @@ fn output(cfg: &FinalizeConfig, id: &RequestId, bucket: &str, receipt: &Receipt)
 /// The function's entry: the state machine's [`FinalizeInput`], or EventBridge's status-change
 /// event for an execution that ended without reaching the finalize step (None: nothing to hand
 /// back, the event has no caller waiting).
-pub async fn dispatch(
+pub async fn dispatch<'h>(
     cfg: &FinalizeConfig,
     clients: &Services<'_, impl ObjectStore, impl DeletionJobs>,
-    hasher: Option<&UserHasher>,
+    hasher: impl Future<Output = Result<Option<&'h UserHasher>, ErasureError>>,
     deadline: Option<SystemTime>,
     payload: serde_json::Value,
 ) -> Result<Option<FinalizeOutput>, ErasureError> {
@@ -439,13 +454,18 @@ pub async fn dispatch(
              execution status-change event"
         ))
     })?;
+    // Boxed: the steps' futures nested in the function's own are deeper than the compiler
+    // lays out by default (its query depth limit), and one allocation an invocation is nothing.
     match event {
         FinalizeEvent::StatusChange(event) => {
-            handle_status_change(cfg, clients, hasher, deadline, event).await
+            Box::pin(handle_status_change_with_key(
+                cfg, clients, hasher, deadline, event,
+            ))
+            .await
         }
         FinalizeEvent::Workflow(input) => {
             let span = request_span(input.as_ref());
-            handle(cfg, clients, hasher, deadline, *input)
+            Box::pin(handle_with_key(cfg, clients, hasher, deadline, *input))
                 .instrument(span)
                 .await
                 .map(Some)

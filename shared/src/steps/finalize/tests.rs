@@ -14,6 +14,59 @@ use crate::payload::{ExecutionInput, JobState};
 use crate::receipt::{Outcome, PurgeAction};
 use world::*;
 
+/// The key as the function hands it over: a read that may still be under way.
+fn key(
+    h: Option<&UserHasher>,
+) -> impl std::future::Future<Output = Result<Option<&UserHasher>, ErasureError>> {
+    async move { Ok(h) }
+}
+
+/// A key read that fails (SSM unreachable).
+async fn unreadable_key<'h>() -> Result<Option<&'h UserHasher>, ErasureError> {
+    Err(ErasureError::Transient(
+        "GetParameter: injected failure".into(),
+    ))
+}
+
+/// The first invocation does not wait for the key before its first reads, and needs none when
+/// it finds its receipt written: an unreadable key then fails nothing. A receipt still to
+/// write waits for it, and its failure is retryable with nothing written.
+#[tokio::test]
+async fn the_key_is_waited_for_only_when_a_receipt_is_to_be_written() {
+    let w = World::with_users(3);
+    let out = w.run().await.unwrap();
+    let again = dispatch(
+        &cfg(),
+        &w.services(),
+        unreadable_key(),
+        None,
+        status_change(&w, "FAILED"),
+    )
+    .await
+    .expect("the receipt exists: no key needed");
+    assert!(again.is_none());
+    assert_eq!(out.outcome, Outcome::Completed);
+
+    let w = World::with_users(3);
+    w.prepare().await;
+    w.run_jobs().await;
+    let err = dispatch(
+        &cfg(),
+        &w.services(),
+        unreadable_key(),
+        None,
+        status_change(&w, "ABORTED"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_retryable());
+    let receipt = id().receipt_key_for("receipts/", "exec-1");
+    assert!(
+        w.store.get_now(BUCKET, &receipt).is_none(),
+        "no receipt without the key"
+    );
+}
+
 #[tokio::test]
 async fn a_completed_request_is_purged_to_the_last_version_and_its_receipt_locked() {
     let w = World::with_users(25);
@@ -215,7 +268,7 @@ async fn an_execution_stopped_early_gets_an_aborted_receipt_of_what_was_done() {
     let out = dispatch(
         &cfg(),
         &w.services(),
-        Some(&h),
+        key(Some(&h)),
         None,
         status_change(&w, "ABORTED"),
     )
@@ -255,7 +308,7 @@ async fn status_changes_that_are_not_a_request_ending_early_are_left_alone() {
     let again = dispatch(
         &cfg(),
         &w.services(),
-        Some(&h),
+        key(Some(&h)),
         None,
         status_change(&w, "FAILED"),
     )
@@ -267,7 +320,7 @@ async fn status_changes_that_are_not_a_request_ending_early_are_left_alone() {
     let running = dispatch(
         &cfg(),
         &w.services(),
-        Some(&h),
+        key(Some(&h)),
         None,
         status_change(&w, "SUCCEEDED"),
     )
@@ -277,7 +330,7 @@ async fn status_changes_that_are_not_a_request_ending_early_are_left_alone() {
     // A map's child execution (its input is not a request).
     let mut child = status_change(&w, "ABORTED");
     child["detail"]["input"] = serde_json::json!("{\"index\":3}");
-    let child = dispatch(&cfg(), &w.services(), Some(&h), None, child)
+    let child = dispatch(&cfg(), &w.services(), key(Some(&h)), None, child)
         .await
         .unwrap();
     assert!(child.is_none());
@@ -289,7 +342,7 @@ async fn an_unexpected_payload_is_refused_with_a_clear_error() {
     let err = dispatch(
         &cfg(),
         &w.services(),
-        None,
+        key(None),
         None,
         serde_json::json!({"hello": 1}),
     )
