@@ -15,10 +15,8 @@ use crate::receipt::{Outcome, PurgeAction};
 use world::*;
 
 /// The key as the function hands it over: a read that may still be under way.
-fn key(
-    h: Option<&UserHasher>,
-) -> impl std::future::Future<Output = Result<Option<&UserHasher>, ErasureError>> {
-    async move { Ok(h) }
+async fn key(h: Option<&UserHasher>) -> Result<Option<&UserHasher>, ErasureError> {
+    Ok(h)
 }
 
 /// A key read that fails (SSM unreachable).
