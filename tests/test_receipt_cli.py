@@ -181,7 +181,7 @@ def test_text_starts_with_the_summary(erasure):
     assert paragraphs[0].startswith("Erasure receipt: COMPLETED, requests/march.csv")
     summary = " ".join(paragraphs[1].split())
     assert summary.startswith(
-        "500 users were erased on 2026-12-01 from 1 Personalize dataset group (1,500 records; models retrained) "
+        "500 users were erased on 2026-12-01 from 1 Personalize dataset group (1,500 records; models retrained at 12:02 UTC) "
         "and 1 Pinpoint application (998 endpoints; 1 user had none). Nothing failed.")
 
 

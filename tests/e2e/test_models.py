@@ -71,6 +71,9 @@ def test_the_solution_is_retrained_without_the_users_and_the_campaign_moved_to_i
     new = r["solutionVersionArn"]
     assert (r["solutionArn"], r["trainingMode"], r["status"], r["joined"]) == (solution, "FULL", "ACTIVE", False)
     assert r["trainingHours"] == 1.5
+    # When the training ended (the version's lastUpdatedDateTime): after the deletion job, before
+    # the receipt; `erasure receipt` says "models retrained at HH:MM UTC".
+    assert g["jobsCompletedAt"] <= r["trainedAt"] <= receipt["finishedAt"], (g["jobsCompletedAt"], r, receipt["finishedAt"])
     assert r["campaigns"] == [{"campaignArn": campaign, "status": "ACTIVE", "solutionVersionArn": new}]
     # What a privacy officer relies on: the model the campaign serves now never saw the users.
     trained = versions(env, group, solution)[new]

@@ -193,8 +193,24 @@ fn models_word(g: &GroupModels) -> String {
     }
 }
 
-/// The models of every group in a few words: one phrase when they agree.
-fn models_phrase(models: &[GroupModels]) -> Option<String> {
+/// When the last retraining of these groups ended (its version's move to ACTIVE), as "at 14:02
+/// UTC", with the date when it is not `day` (the receipt's).
+fn retrained_when(models: &[GroupModels], day: &str) -> Option<String> {
+    let last = models
+        .iter()
+        .flat_map(|g| &g.retraining)
+        .filter_map(|r| r.trained_at.as_deref())
+        .max()?;
+    let clock = last.get(11..16).filter(|_| last.len() >= 16)?;
+    Some(match date(last) {
+        d if d == day => format!("at {clock} UTC"),
+        d => format!("at {clock} UTC on {d}"),
+    })
+}
+
+/// The models of every group in a few words: one phrase when they agree. Retrained models say
+/// when the last training ended (README: "models retrained at 14:02 UTC").
+fn models_phrase(models: &[GroupModels], day: &str) -> Option<String> {
     let mut by: Vec<(String, u64)> = Vec::new();
     for g in models {
         let w = models_word(g);
@@ -205,6 +221,12 @@ fn models_phrase(models: &[GroupModels]) -> Option<String> {
     }
     match by.as_slice() {
         [] => None,
+        [(w, _)] if models.iter().all(|g| g.status == ModelsStatus::Retrained) => {
+            Some(match retrained_when(models, day) {
+                Some(when) => format!("{w} {when}"),
+                None => w.clone(),
+            })
+        }
         [(w, _)] => Some(w.clone()),
         many => Some(
             many.iter()
@@ -243,7 +265,7 @@ fn personalize_phrase(r: &Receipt) -> Option<String> {
             statuses.join(", ")
         ));
     }
-    parts.extend(models_phrase(&r.personalize_models));
+    parts.extend(models_phrase(&r.personalize_models, date(&r.finished_at)));
     Some(format!(
         "{} ({})",
         count(n, "Personalize dataset group", "Personalize dataset groups"),

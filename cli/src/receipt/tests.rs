@@ -58,7 +58,7 @@ fn a_completed_receipt_reads_as_one_paragraph() {
     assert_eq!(
         rep.summary[0],
         "500 users were erased on 2026-12-01 from 1 Personalize dataset group (1,500 records; \
-         models retrained) and 1 Pinpoint application (998 endpoints; 1 user had none)."
+         models retrained at 12:02 UTC) and 1 Pinpoint application (998 endpoints; 1 user had none)."
     );
     assert_eq!(rep.summary[1], "Nothing failed.");
     assert_eq!(
@@ -102,7 +102,7 @@ fn one_of_everything_is_singular() {
     assert_eq!(
         rep.summary[0],
         "1 user was erased on 2026-12-01 from 1 Personalize dataset group (1 record; models \
-         retrained) and 1 Pinpoint application (1 endpoint)."
+         retrained at 12:02 UTC) and 1 Pinpoint application (1 endpoint)."
     );
     assert_eq!(
         rep.summary[2],
@@ -487,4 +487,15 @@ fn text_tables_are_aligned() {
     for l in out.lines().filter(|l| !l.contains("  ")) {
         assert!(l.chars().count() <= 100 || !l.trim().contains(' '), "{l}");
     }
+}
+
+#[test]
+fn retrained_models_say_when_the_last_training_ended_with_its_date_if_another_day() {
+    let mut r = fixture("completed");
+    r.personalize_models[0].retraining[0].trained_at = Some("2026-11-30T23:50:07Z".into());
+    assert!(report(&r).summary[0]
+        .contains("(1,500 records; models retrained at 23:50 UTC on 2026-11-30)"));
+    // Without the time (a receipt written before it was recorded), only the fact.
+    r.personalize_models[0].retraining[0].trained_at = None;
+    assert!(report(&r).summary[0].contains("(1,500 records; models retrained)"));
 }

@@ -271,6 +271,7 @@ fn version_info(
         created_epoch: secs(created),
         training_hours: None,
         failure_reason: None,
+        updated_epoch: None,
     }
 }
 
@@ -372,6 +373,10 @@ impl Models for PersonalizeModels {
         })?;
         let mut info = version_info(arn, v.status(), v.training_mode(), v.creation_date_time());
         info.training_hours = v.training_hours();
+        // SolutionVersion.lastUpdatedDateTime, "The date and time (in Unix time) that the
+        // solution was last updated" (Amazon Personalize API Reference, SolutionVersion:
+        // https://docs.aws.amazon.com/personalize/latest/dg/API_SolutionVersion.html).
+        info.updated_epoch = secs(v.last_updated_date_time());
         info.failure_reason = v.failure_reason().map(String::from);
         Ok(info)
     }

@@ -80,6 +80,7 @@ impl MemoryModels {
                     created_epoch: Some(created),
                     training_hours: Some(1.0),
                     failure_reason: None,
+                    updated_epoch: Some(created),
                 });
             arn
         })
@@ -154,16 +155,19 @@ impl MemoryModels {
     pub fn finish_trainings(&self) {
         self.with(|s| {
             let failing = s.failing_trainings.clone();
+            let now = s.now;
             for (solution, versions) in s.versions.iter_mut() {
                 for v in versions.iter_mut().filter(|v| running(&v.status)) {
                     match failing.get(solution) {
                         Some(reason) => {
                             v.status = "CREATE FAILED".into();
                             v.failure_reason = Some(reason.clone());
+                            v.updated_epoch = Some(now);
                         }
                         None => {
                             v.status = "ACTIVE".into();
                             v.training_hours = Some(1.5);
+                            v.updated_epoch = Some(now);
                         }
                     }
                 }
@@ -296,6 +300,7 @@ impl Models for MemoryModels {
                     created_epoch: Some(now),
                     training_hours: None,
                     failure_reason: None,
+                    updated_epoch: Some(now),
                 });
             s.tags.insert(arn.clone(), tags.to_vec());
             arn

@@ -75,6 +75,9 @@ pub struct VersionInfo {
     pub training_hours: Option<f64>,
     /// Why it failed.
     pub failure_reason: Option<String>,
+    /// When Personalize last updated it (`lastUpdatedDateTime`, Describe only), seconds since
+    /// the epoch: for an ACTIVE version, its move to ACTIVE, the end of its training.
+    pub updated_epoch: Option<i64>,
 }
 
 /// A campaign's latest update.

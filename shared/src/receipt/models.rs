@@ -148,6 +148,10 @@ pub struct Retraining {
     /// Training hours billed for the version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training_hours: Option<Hours>,
+    /// When its training ended (the version's move to ACTIVE, Personalize's
+    /// `lastUpdatedDateTime`), once ACTIVE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_at: Option<String>,
     /// Why the training failed or was given up on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,

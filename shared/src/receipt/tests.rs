@@ -414,6 +414,7 @@ fn a_groups_models_read_as_one_line_for_a_person() {
         status: "ACTIVE".into(),
         joined: true,
         training_hours: Some(Hours(1.5)),
+        trained_at: Some("2026-12-01T14:02:31Z".into()),
         failure_reason: None,
         waiting_for: None,
         campaigns: vec![CampaignEntry {

@@ -198,6 +198,7 @@ async fn first_look(
             status: "WAITING".into(),
             joined: false,
             training_hours: None,
+            trained_at: None,
             failure_reason: None,
             waiting_for: None,
             campaigns: Vec::new(),
@@ -401,6 +402,7 @@ impl<S: ObjectStore, M: Models> Look<'_, S, M> {
         r.status = v.status.clone();
         r.training_hours = v.training_hours.map(Hours);
         if v.status == "ACTIVE" {
+            r.trained_at = v.updated_epoch.map(crate::clock::epoch_rfc3339);
             self.campaigns(r, &v).await?;
         } else if failed(&v.status) || v.status.contains("FAILED") {
             r.failure_reason = Some(

@@ -146,6 +146,7 @@ fn version(arn: &str, status: &str, mode: &str, created: i64) -> VersionInfo {
         created_epoch: Some(created),
         training_hours: None,
         failure_reason: None,
+        updated_epoch: Some(created),
     }
 }
 
@@ -615,6 +616,7 @@ async fn a_plan_reads_the_group_and_changes_nothing() {
             created_epoch: Some(a.t - 3600),
             training_hours: Some(2.5),
             failure_reason: None,
+            updated_epoch: Some(a.t - 3600),
         },
     );
     a.models.activity(
