@@ -40,6 +40,19 @@ impl std::str::FromStr for Regime {
     }
 }
 
+impl Regime {
+    /// The deployment's regime: `LEGAL_DEADLINE` (the template's `LegalDeadline`), GDPR when
+    /// unset.
+    pub fn from_env() -> Result<Self, crate::error::ConfigError> {
+        crate::config::or_default("LEGAL_DEADLINE", "gdpr")
+            .parse()
+            .map_err(|problem| crate::error::ConfigError {
+                name: "LEGAL_DEADLINE",
+                problem,
+            })
+    }
+}
+
 /// By when a request must be answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -43,12 +43,7 @@ impl WatchConfig {
         Ok(WatchConfig {
             bucket: config::required("BUCKET_NAME")?,
             receipt_prefix: config::prefix("RECEIPT_PREFIX", "receipts/")?,
-            legal: config::or_default("LEGAL_DEADLINE", "gdpr")
-                .parse()
-                .map_err(|problem| ConfigError {
-                    name: "LEGAL_DEADLINE",
-                    problem,
-                })?,
+            legal: Regime::from_env()?,
             alarm_days,
         })
     }

@@ -85,12 +85,7 @@ impl FinalizeConfig {
                 "FUNCTION_TIMEOUT_SECONDS",
                 limits::DEFAULT_FUNCTION_TIMEOUT_SECONDS,
             )?),
-            legal: config::or_default("LEGAL_DEADLINE", "gdpr")
-                .parse()
-                .map_err(|problem| ConfigError {
-                    name: "LEGAL_DEADLINE",
-                    problem,
-                })?,
+            legal: crate::legal_clock::Regime::from_env()?,
         })
     }
 }
