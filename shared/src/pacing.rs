@@ -74,6 +74,39 @@ impl<'a> Budget<'a> {
         rate * (1.0 - self.headroom) / holders.max(1) as f64
     }
 
+    /// How each quota is used now, for the shard's progress record (`erasure status`):
+    /// `throttled_before` adds throttles counted by earlier invocations, per API, and
+    /// `since` is each limiter's count when this invocation started (same order as the quotas).
+    pub async fn usage(
+        &self,
+        holders: usize,
+        since: &[u64],
+        throttled_before: &[crate::shard_progress::QuotaUse],
+    ) -> Vec<crate::shard_progress::QuotaUse> {
+        let mut out = Vec::with_capacity(self.quotas.len());
+        for (i, (limiter, rate)) in self.quotas.iter().enumerate() {
+            let before = throttled_before
+                .iter()
+                .find(|q| q.api == limiter.api())
+                .map_or(0, |q| q.throttled);
+            let now = limiter.throttles();
+            out.push(crate::shard_progress::QuotaUse {
+                api: limiter.api().to_string(),
+                account_rate: *rate,
+                share: self.share(*rate, holders),
+                current_rate: limiter.rate().await,
+                holders: holders as u32,
+                throttled: before + now.saturating_sub(since.get(i).copied().unwrap_or(now)),
+            });
+        }
+        out
+    }
+
+    /// Each limiter's throttle count now (see [`Budget::usage`]).
+    pub fn throttle_counts(&self) -> Vec<u64> {
+        self.quotas.iter().map(|(l, _)| l.throttles()).collect()
+    }
+
     /// Sets every limiter's ceiling to its share among `holders` invocations.
     pub async fn apply(&self, holders: usize) {
         for (limiter, rate) in &self.quotas {
@@ -212,6 +245,35 @@ mod tests {
             .await
             .expect("listed")
             .is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_usage_record_counts_the_shards_throttles_over_its_invocations_only() {
+        let limiter = RateLimiter::for_api("SearchProfiles", 100.0);
+        limiter.throttled().await; // before this invocation: another shard's
+        let budget = Budget::new(vec![(&limiter, 100.0)], 0.2);
+        let since = budget.throttle_counts();
+        limiter.throttled().await;
+        limiter.throttled().await;
+        let earlier = crate::shard_progress::QuotaUse {
+            api: "SearchProfiles".into(),
+            account_rate: 100.0,
+            share: 80.0,
+            current_rate: 80.0,
+            holders: 1,
+            throttled: 5,
+        };
+        let [u] = budget
+            .usage(2, &since, &[earlier])
+            .await
+            .try_into()
+            .expect("one");
+        assert_eq!(
+            (u.api.as_str(), u.share, u.holders),
+            ("SearchProfiles", 40.0, 2)
+        );
+        assert_eq!(u.throttled, 5 + 2);
+        assert_eq!(u.current_rate, 12.5, "halved three times from 100");
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,6 +9,7 @@
 //! below its share (measured: 88 % of the quota at 1,000/s); with it, the account stays at the
 //! quota. A throttle cancels any catch-up, so slowing down is never undone by a burst.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -22,6 +23,10 @@ pub const CATCH_UP: Duration = Duration::from_millis(250);
 pub struct RateLimiter {
     state: Mutex<State>,
     catch_up: Duration,
+    /// The API it paces (for the progress record `erasure status` reads).
+    api: &'static str,
+    /// Throttled answers seen since it was made.
+    throttles: AtomicU64,
 }
 
 struct State {
@@ -37,6 +42,24 @@ impl RateLimiter {
         Self::with_catch_up(rate, CATCH_UP)
     }
 
+    /// A limiter for the API named `api` (e.g. `DeleteUserEndpoints`), as [`RateLimiter::new`].
+    pub fn for_api(api: &'static str, rate: f64) -> Self {
+        RateLimiter {
+            api,
+            ..Self::new(rate)
+        }
+    }
+
+    /// The API it paces ("" when not named).
+    pub fn api(&self) -> &'static str {
+        self.api
+    }
+
+    /// Throttled answers seen since it was made.
+    pub fn throttles(&self) -> u64 {
+        self.throttles.load(Ordering::Relaxed)
+    }
+
     /// A limiter allowing `rate` calls per second that catches up at most `catch_up` of missed
     /// slots (zero: strict spacing, every pause lost).
     pub fn with_catch_up(rate: f64, catch_up: Duration) -> Self {
@@ -48,6 +71,8 @@ impl RateLimiter {
                 max_rate: rate,
             }),
             catch_up,
+            api: "",
+            throttles: AtomicU64::new(0),
         }
     }
 
@@ -66,6 +91,7 @@ impl RateLimiter {
 
     /// The service throttled a call: halve the rate (multiplicative decrease).
     pub async fn throttled(&self) {
+        self.throttles.fetch_add(1, Ordering::Relaxed);
         let mut s = self.state.lock().await;
         s.rate = (s.rate / 2.0).max(s.max_rate / 64.0).max(0.1);
         // No catching up after a throttle: the next slot is a full (new) interval from now.

@@ -27,7 +27,31 @@ pub struct ShardProgress {
     /// Times the shard was handed back unfinished (bounded by `limits::MAX_SHARD_HANDBACKS`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub handbacks: u32,
+    /// How the shard's last invocation paced each API at its last checkpoint (what `erasure
+    /// status` shows as the configured rate and throttling). Rates, counts: no user ID.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pacing: Vec<QuotaUse>,
 }
+
+/// One API's quota as a shard's invocation used it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUse {
+    /// The API (`DeleteUserEndpoints`, `SearchProfiles`, `DeleteProfile`).
+    pub api: String,
+    /// The account's quota as configured, requests per second.
+    pub account_rate: f64,
+    /// This invocation's share of it (less the headroom, divided among the holders).
+    pub share: f64,
+    /// The rate it paced at (below the share after throttling, until it climbs back).
+    pub current_rate: f64,
+    /// Invocations sharing the quota at the checkpoint.
+    pub holders: u32,
+    /// Throttled answers the shard met, over all its invocations.
+    pub throttled: u64,
+}
+
+impl Eq for QuotaUse {}
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -216,6 +240,7 @@ mod tests {
             complete: true,
             execution: Some("first".into()),
             handbacks: 7,
+            pacing: Vec::new(),
         };
         p.targets[0].done = 4;
         p.targets[0].failed = vec![(1, "access denied".into()), (3, "access denied".into())];

@@ -23,10 +23,10 @@ async fn main() -> Result<(), Error> {
     // One limiter per API and execution environment, kept across invocations and shared by
     // every application or domain (the quotas are the account's). Their ceilings are this
     // invocation's share of the budget, refreshed from the pacing leases.
-    let pinpoint_limiter = RateLimiter::new(cfg.pinpoint_rate);
+    let pinpoint_limiter = RateLimiter::for_api("DeleteUserEndpoints", cfg.pinpoint_rate);
     let pacing = cfg.profiles.as_ref().map(|p| ProfilesPacing {
-        search: RateLimiter::new(p.search_rate),
-        delete: RateLimiter::new(p.delete_rate),
+        search: RateLimiter::for_api("SearchProfiles", p.search_rate),
+        delete: RateLimiter::for_api("DeleteProfile", p.delete_rate),
     });
     let mut quotas = Vec::new();
     if !cfg.application_ids.is_empty() {

@@ -127,6 +127,8 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
         work_prefix: &cfg.work_prefix,
         shard: &shard,
         pace,
+        since: pace.budget.throttle_counts(),
+        before: progress.pacing.clone(),
     };
     let mut progressed = false;
     for ti in 0..progress.targets.len() {
@@ -140,7 +142,7 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
             let t = &progress.targets[ti];
             if !t.failed.is_empty() && t.result.failed_users_key.is_none() {
                 list_failed(cfg, store, &id, &shard, &users, &mut progress.targets[ti]).await?;
-                checkpoint.save(&progress).await?;
+                checkpoint.save(&mut progress).await?;
             }
             continue;
         }
@@ -181,7 +183,7 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
                         tracing::warn!(request_id = %id, shard = shard.index, target_id = %target.id(), "still throttled near the deadline: handing the rest of the shard back");
                         return checkpoint.hand_back(&mut progress).await;
                     }
-                    checkpoint.save(&progress).await?;
+                    checkpoint.save(&mut progress).await?;
                 }
             }
             Err(why) => give_up(&mut progress.targets[ti], users.len(), why),
@@ -190,11 +192,11 @@ async fn erase_shard<S: ObjectStore, T: ErasureTarget>(
         if !progress.targets[ti].failed.is_empty() {
             // Record the list's key and reasons before the next destination: a crash there must
             // not leave failed users counted but unlisted.
-            checkpoint.save(&progress).await?;
+            checkpoint.save(&mut progress).await?;
         }
     }
     progress.complete = true;
-    checkpoint.save(&progress).await?;
+    checkpoint.save(&mut progress).await?;
     let result = progress.result(&shard, true);
     if shard.mode == crate::payload::Mode::Erase {
         emit_metrics(&result);
@@ -238,15 +240,30 @@ struct Checkpoint<'a, S> {
     work_prefix: &'a str,
     shard: &'a ShardSpec,
     pace: &'a Pace<'a, S>,
+    /// The limiters' throttle counts when this invocation started.
+    since: Vec<u64>,
+    /// The pacing recorded by earlier invocations of the shard (their throttles count too).
+    before: Vec<shard_progress::QuotaUse>,
 }
 
 impl<S: ObjectStore> Checkpoint<'_, S> {
-    async fn save(&self, progress: &ShardProgress) -> Result<(), ErasureError> {
-        shard_progress::save(self.store, self.id, self.work_prefix, self.shard, progress).await?;
-        if let Some(lease) = self.pace.lease {
-            lease.refresh(self.pace.budget, SystemTime::now()).await;
+    /// Refreshes the pacing share from the leases and records it, with the progress.
+    async fn save(&self, progress: &mut ShardProgress) -> Result<(), ErasureError> {
+        let holders = match self.pace.lease {
+            Some(lease) => lease.refresh(self.pace.budget, SystemTime::now()).await,
+            None => None,
+        };
+        if !self.pace.budget.is_empty() {
+            let holders = holders
+                .or_else(|| progress.pacing.first().map(|q| q.holders as usize))
+                .unwrap_or(1);
+            progress.pacing = self
+                .pace
+                .budget
+                .usage(holders, &self.since, &self.before)
+                .await;
         }
-        Ok(())
+        shard_progress::save(self.store, self.id, self.work_prefix, self.shard, progress).await
     }
 
     /// Saves the progress with one more hand-back counted, and returns `complete: false`: the

@@ -114,7 +114,9 @@ async fn a_crash_mid_shard_resumes_without_counting_anyone_twice_in_either_desti
 async fn the_shard_holds_a_lease_while_it_runs_and_shares_the_quota_with_the_others() {
     let (store, spec) = shard_of(150, None);
     let t = target_with("app", 150, 1);
-    let limiter = RateLimiter::new(100.0);
+    let limiter = RateLimiter::for_api("DeleteUserEndpoints", 100.0);
+    // Throttles met by an earlier invocation in this environment are not the shard's.
+    limiter.throttled().await;
     let budget = Budget::new(vec![(&limiter, 100.0)], 0.2);
     // Another request's shard is erasing at the same time.
     let until = SystemTime::now() + Duration::from_secs(600);
@@ -126,6 +128,21 @@ async fn the_shard_holds_a_lease_while_it_runs_and_shares_the_quota_with_the_oth
         .unwrap();
     assert!(out.complete);
     assert_eq!(limiter.ceiling().await, 40.0, "half of 80 % of the quota");
+    // The progress object says how the quota was used (what `erasure status` shows).
+    let pacing = progress(&store).pacing;
+    let [q] = pacing.as_slice() else {
+        panic!("one API paced: {pacing:?}")
+    };
+    assert_eq!(
+        (
+            q.api.as_str(),
+            q.account_rate,
+            q.share,
+            q.holders,
+            q.throttled
+        ),
+        ("DeleteUserEndpoints", 100.0, 40.0, 2, 0)
+    );
     // Its own lease is gone; the other's stays.
     assert_eq!(store.keys_under(BUCKET, "work/pacing/"), vec![other]);
 }
