@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.emulation import REGION
+from tests.emulation import ACCOUNT, REGION
 from tests.harness import BUCKET, HASH_KEY, ROOT, AppConfig, Stack
 
 # Users no request lists: every erasure must leave them as they were.
@@ -146,6 +146,25 @@ def erasure_retry(env: Stack, receipt_uri: str) -> subprocess.CompletedProcess:
                    ERASURE_STATE_MACHINE_ARN=env.state_machine_arn)
     return subprocess.run([str(ROOT / "target" / "debug" / "erasure"), "retry", "--receipt", receipt_uri],
                           capture_output=True, text=True, timeout=60, env=cli_env)
+
+
+OPERATOR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/erasure-operator"
+
+
+def operator_env(env: Stack) -> dict[str, str]:
+    """The environment of a person who assumed the stack's OperatorRole, against the emulation:
+    their calls are recorded as that role's and judged against its policy and the bucket policy
+    at the session's end (tests/iam)."""
+    key = env.control("POST", "role-key", {"roleArn": OPERATOR_ROLE})["accessKeyId"]
+    return dict(os.environ, AWS_ENDPOINT_URL=env.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID=key,
+                AWS_SECRET_ACCESS_KEY="test", S3_FORCE_PATH_STYLE="true",
+                ERASURE_STATE_MACHINE_ARN=env.state_machine_arn)
+
+
+def erasure_status(env: Stack, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`erasure status ARGS` as the operator role runs it."""
+    return subprocess.run([str(ROOT / "target" / "debug" / "erasure"), "status", *args],
+                          capture_output=True, text=True, timeout=timeout, env=operator_env(env))
 
 
 def user_hash(user_id: str) -> str:

@@ -3,10 +3,12 @@
 //! `erasure lookup`: whether a user was in a request and what happened to them (see lookup.rs).
 //! `erasure retry`: a request that did not complete, started again from its receipt (retry.rs).
 //! `erasure receipt`: a receipt as a person reads it, as text, markdown or HTML (receipt.rs).
+//! `erasure status`: where a request stands, read from AWS without a user ID (status.rs).
 
 mod lookup;
 mod receipt;
 mod retry;
+mod status;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -24,7 +26,8 @@ it would produce, and a verdict. Exit code 0: accepted; 1: rejected; 2: usage or
        erasure lookup --receipt R.json --users R.users.txt [--failed R.failed.csv] --key-file KEY < ids
        erasure retry --receipt R.json|s3://BUCKET/receipts/R.json [--state-machine-arn ARN]
        erasure receipt R.json|s3://BUCKET/receipts/R.json [--format text|markdown|html]
-(erasure lookup --help, erasure retry --help, erasure receipt --help for more)";
+       erasure status REQUEST|--list [--watch [SECONDS]] [--format text|json]
+(erasure lookup --help, erasure retry --help, erasure receipt --help, erasure status --help for more)";
 
 struct Options {
     file: String,
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Some("lookup") => return ExitCode::from(lookup::run(&args[1..])),
         Some("retry") => return ExitCode::from(retry::run(&args[1..])),
         Some("receipt") => return ExitCode::from(receipt::run(&args[1..])),
+        Some("status") => return ExitCode::from(status::run(&args[1..])),
         _ => {}
     }
     let opts = match parse(&args) {

@@ -227,6 +227,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             shard_users: erasure::limits::DEFAULT_SHARD_USERS,
         },
         policy: BadRowPolicy::RejectFile,
+        regime: erasure::legal_clock::Regime::Gdpr,
         dataset_group_arns: vec![
             "arn:aws:personalize:us-east-1:123456789012:dataset-group/local".into(),
         ],

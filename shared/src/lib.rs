@@ -38,6 +38,8 @@ pub mod s3_event;
 pub mod shard_progress;
 pub mod split;
 #[cfg(feature = "aws")]
+pub mod status;
+#[cfg(feature = "aws")]
 pub mod steps;
 #[cfg(feature = "aws")]
 pub mod telemetry;

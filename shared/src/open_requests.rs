@@ -39,6 +39,10 @@ pub struct OpenRequest {
     /// The latest receipt's key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_receipt: Option<String>,
+    /// The deadline under the deployment's `LegalDeadline` (absent with `none`, and in records
+    /// written before it was recorded): what `erasure status --list` shows as days left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respond_by: Option<legal_clock::RespondBy>,
 }
 
 /// `receipts/open/<sha256>.json`.
@@ -99,6 +103,7 @@ pub async fn settle(
                 request_id: receipt.request_id.clone(),
                 last_outcome: Some(outcome),
                 last_receipt: Some(receipt_key.to_string()),
+                respond_by: receipt.respond_by.clone(),
             };
             open(store, bucket, receipt_prefix, &record).await
         }
@@ -213,6 +218,7 @@ mod tests {
             request_id: RequestId::derive("b", "requests/r.csv", "e"),
             last_outcome: None,
             last_receipt: None,
+            respond_by: None,
         }
     }
 

@@ -29,6 +29,7 @@ NAMED = {
     "ErasureStateMachine": STATE_MACHINE,
     "PersonalizeDeletionRole": "personalize-deletion",
     "ErasureStateMachineRole": "erasure-state-machine",
+    "OperatorRole": "erasure-operator",
 }
 # Set by Lambda, not by the template ("Configuring advanced logging controls for Lambda functions",
 # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html: "Lambda

@@ -46,11 +46,12 @@ def test_a_request_not_completed_is_watched_until_its_retry_completes_it(env):
     receipt = env.receipt(first["name"])
     assert receipt["outcome"] == "PARTIAL"
 
-    # On record: when it was received (the receipt's receivedAt), its latest outcome and receipt.
+    # On record: when it was received (the receipt's receivedAt), its deadline (what `erasure
+    # status --list` shows), its latest outcome and receipt.
     record = open_record(env, sha)
     assert record == {"requestSha256": sha, "receivedAt": receipt["receivedAt"],
                       "requestId": receipt["requestId"], "lastOutcome": "PARTIAL",
-                      "lastReceipt": f"receipts/{first['name']}.json"}
+                      "lastReceipt": f"receipts/{first['name']}.json", "respondBy": receipt["respondBy"]}
     assert "clock-user" not in json.dumps(record)
 
     # Received today: a GDPR month away, more than the default 7 days: open, not near.

@@ -82,6 +82,8 @@ Control API (plain JSON, no auth):
                                                   must allow for it (principals.py); also calls signed
                                                   with keys moto's STS or IAM issued ("assumed-role" /
                                                   "user" principals, e.g. request uploaders)
+    POST /_emulator/role-key {"roleArn"}        -> {"accessKeyId"}: a key whose calls are recorded as
+                                                  that template role's (the operator role, for the CLI)
     GET  /_emulator/wire[?scope=all]            -> {"validated": {service: {operation: {"requests", "responses",
                                                   "errors": {code: n}}}}, "violations": [..], "rejected":
                                                   [..], ...}: every Personalize/Pinpoint/Customer
@@ -489,6 +491,10 @@ class Emulator:
             return 200, {"rules": self.faults.describe()}
         if route == "principal-calls":
             return 200, {"calls": principals.RECORDER.snapshot()}
+        if route == "role-key" and post:
+            # An access key ID whose calls are recorded as the template role's (e.g. the
+            # operator role, for the erasure command line): {"roleArn"} -> {"accessKeyId"}.
+            return 200, {"accessKeyId": principals.RECORDER.key_for_role(body["roleArn"])}
         if route == "calls":
             since = float(query["since"]) if "since" in query else None
             return 200, self.faults.read_calls(query.get("service"), query.get("operation"), since)

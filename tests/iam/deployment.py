@@ -32,7 +32,7 @@ STACK = emulated.STACK
 FUNCTIONS = {name: logical for logical, name in emulated.function_names().items()}
 # Emulation role ARN -> the template's role (the functions' roles follow from their Role property).
 ROLES = {f"arn:aws:iam::{ACCOUNT}:role/{emulated.NAMED[logical]}": logical
-         for logical in ("PersonalizeDeletionRole", "ErasureStateMachineRole")}
+         for logical in ("PersonalizeDeletionRole", "ErasureStateMachineRole", "OperatorRole")}
 # Emulation state machine name -> the template's state machine.
 STATE_MACHINES = {emulated.STATE_MACHINE: "ErasureStateMachine"}
 # Recorded principals outside the template (tests/emulation/principals.py caller_of) -> the

@@ -516,3 +516,65 @@ def test_prepare_may_read_only_the_named_uploader_roles_and_only_when_some_are_n
     ]:
         findings = judged(params, [refused])
         assert len(findings.refused) == 1, (refused, params)
+
+
+# --- the operator role: erasure status and erasure receipt, no user ID ------------------------------
+
+OPERATOR = f"arn:aws:iam::{ACCOUNT}:role/erasure-operator"
+WORK = "arn:aws:s3:::erasure-requests/work/0123456789abcdef0123456789abcdef"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:erasure:erasure-0123456789abcdef0123456789abcdef"
+
+
+def operator_call(operation: str, action: str, resource: str, **context) -> dict:
+    return {"principal": {"type": "role", "arn": OPERATOR}, "service": action.split(":")[0],
+            "operation": operation, "status": 200,
+            "checks": [{"action": action, "resource": resource, "context": context}]}
+
+
+ID_FREE = [f"{WORK}/pinpoint/manifest.json", f"{WORK}/pinpoint/progress/shard-00003.json",
+           f"{WORK}/personalize/jobs.json", f"{WORK}/personalize/models.json",
+           "arn:aws:s3:::erasure-requests/receipts/erasure-0123456789abcdef0123456789abcdef.json",
+           "arn:aws:s3:::erasure-requests/receipts/open/" + "a" * 64 + ".json"]
+WITH_IDS = ["arn:aws:s3:::erasure-requests/requests/ticket-42.csv", "arn:aws:s3:::erasure-requests/plans/p.csv",
+            f"{WORK}/pinpoint/shard-00003.csv", f"{WORK}/personalize/part-000.csv",
+            f"{WORK}/failed/pinpoint/app/shard-00003.csv",
+            "arn:aws:s3:::erasure-requests/receipts/erasure-0123456789abcdef0123456789abcdef.users.txt",
+            "arn:aws:s3:::erasure-requests/receipts/erasure-0123456789abcdef0123456789abcdef.failed.csv"]
+
+
+def test_the_operator_role_follows_a_request_and_reads_no_object_that_holds_a_user_id():
+    """`erasure status` and `erasure receipt` as the stack's OperatorRole: every call they make is
+    allowed; the request files, parts, shards, failed-user lists and keyed-hash evidence are not,
+    and writing is not. The bucket policy refuses those even to an operator role given s3:* later."""
+    params = {"RequestBucketName": "erasure-requests"}
+    allowed = [operator_call("GetObject", "s3:GetObject", r) for r in ID_FREE] + [
+        operator_call("ListObjectsV2", "s3:ListBucket", "arn:aws:s3:::erasure-requests", **{"s3:prefix": "receipts/open/"}),
+        operator_call("ListObjectVersions", "s3:ListBucketVersions", "arn:aws:s3:::erasure-requests"),
+        operator_call("DescribeExecution", "states:DescribeExecution", EXECUTION),
+        operator_call("GetExecutionHistory", "states:GetExecutionHistory", EXECUTION),
+        operator_call("ListExecutions", "states:ListExecutions",
+                      "arn:aws:states:us-east-1:123456789012:stateMachine:erasure"),
+        operator_call("ListDataDeletionJobs", "personalize:ListDataDeletionJobs", "*"),
+        operator_call("DescribeDataDeletionJob", "personalize:DescribeDataDeletionJob",
+                      "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/erasure-x-p000"),
+    ]
+    findings = judged(params, allowed)
+    assert not findings.refused and not findings.sar_problems, findings.refused + findings.sar_problems
+    refused = judged(params, [operator_call("GetObject", "s3:GetObject", r) for r in WITH_IDS]).refused
+    assert len(refused) == len(WITH_IDS), refused
+    writes = [operator_call("PutObject", "s3:PutObject", ID_FREE[1]),
+              operator_call("DeleteObject", "s3:DeleteObject", ID_FREE[5]),
+              operator_call("StopExecution", "states:StopExecution", EXECUTION),
+              operator_call("StartExecution", "states:StartExecution",
+                            "arn:aws:states:us-east-1:123456789012:stateMachine:erasure")]
+    assert len(judged(params, writes).refused) == len(writes)
+    # An identity policy allowing everything, attached to the role later, still reads no ID:
+    # the bucket policy's explicit denies decide.
+    dep = Deployment(params)
+    operator = Principal(ACCOUNT, arn=dep.template.arn("OperatorRole"))
+    ctx = ctx_of(operator, **{"aws:PrincipalType": "AssumedRole"})
+    for r in WITH_IDS:
+        d = decide("s3:GetObject", r, ctx, operator, identity(READ_ANYTHING), dep.resource_policy_for(r))
+        assert not d.allowed and d.reason == "explicit deny", (r, d.reason)
+    for r in ID_FREE:
+        assert decide("s3:GetObject", r, ctx, operator, identity(READ_ANYTHING), dep.resource_policy_for(r)).allowed

@@ -135,6 +135,7 @@ mod tests {
             request_id: RequestId::derive("b", "requests/r.csv", "e"),
             last_outcome: Some(crate::payload::Outcome::Partial),
             last_receipt: Some("receipts/erasure-x.json".into()),
+            respond_by: None,
         };
         store.insert(
             "b",

@@ -44,12 +44,14 @@ pub struct PrepareConfig {
     /// The roles that may order an erasure (`RequestUploaderPrincipalArns`); empty: anyone the
     /// bucket lets upload.
     pub uploader_role_arns: Vec<String>,
+    /// The legal deadline's regime (`LEGAL_DEADLINE`), for the open-request record.
+    pub regime: crate::legal_clock::Regime,
 }
 
 impl PrepareConfig {
     /// Reads WORK_PREFIX, RECEIPT_PREFIX, MAX_REQUEST_BYTES, MAX_REQUEST_USERS, MAX_PART_BYTES,
     /// SHARD_USERS, BAD_ROW_POLICY, DATASET_GROUP_ARNS, PINPOINT_SHARD_CONCURRENCY and
-    /// UPLOADER_ROLE_ARNS (may be empty).
+    /// UPLOADER_ROLE_ARNS (may be empty) and LEGAL_DEADLINE.
     pub fn from_env() -> Result<Self, ConfigError> {
         let policy = config::or_default("BAD_ROW_POLICY", "reject-file");
         let max_request_users =
@@ -78,6 +80,7 @@ impl PrepareConfig {
             )?
             .max(1),
             uploader_role_arns: config::optional_list("UPLOADER_ROLE_ARNS"),
+            regime: crate::legal_clock::Regime::from_env()?,
         })
     }
 }
@@ -305,6 +308,8 @@ pub async fn handle_with_key<'h>(
             request_id: id.clone(),
             last_outcome: None,
             last_receipt: None,
+            respond_by: crate::legal_clock::date_of(at)
+                .and_then(|d| crate::legal_clock::respond_by(cfg.regime, d)),
         };
         crate::open_requests::open(store, &bucket, &cfg.receipt_prefix, &record).await?;
     }

@@ -29,6 +29,7 @@ fn cfg(shard_users: u64, max_part_bytes: u64) -> PrepareConfig {
         },
         policy: BadRowPolicy::RejectFile,
         dataset_group_arns: GROUPS.iter().map(|g| g.to_string()).collect(),
+        regime: crate::legal_clock::Regime::Gdpr,
         shard_concurrency: 4,
     }
 }
@@ -139,6 +140,9 @@ async fn an_accepted_request_is_on_the_legal_clock_and_a_plan_or_rejected_file_i
         read_json(&store, &crate::open_requests::key("receipts/", &sha));
     assert_eq!(open.received_at, "2026-12-01T09:30:00Z");
     assert_eq!((open.request_id, open.last_outcome), (id(), None));
+    // Its deadline under the deployment's regime (GDPR here): one calendar month.
+    let due = open.respond_by.map(|r| (r.regime, r.due));
+    assert_eq!(due, Some(("GDPR".into(), "2027-01-01".into())));
 
     let store = MemoryStore::default();
     let mut plan = upload(&store, "plans/a.csv", csv_of(users(3)));

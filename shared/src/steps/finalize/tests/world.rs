@@ -148,6 +148,7 @@ impl World {
             },
             policy: BadRowPolicy::RejectFile,
             dataset_group_arns: vec![GROUP.into()],
+            regime: crate::legal_clock::Regime::Gdpr,
             shard_concurrency: 2,
         };
         prepare::handle(&cfg, &self.store, Some(&hasher()), self.input.clone())
