@@ -4,6 +4,7 @@ Starts the emulation and the real function binaries, deploys the workflow, seeds
 dataset group (with a custom solution and a campaign), a Pinpoint application and a Customer
 Profiles domain with data for the request's users and for other users (some listed users with two
 profiles, one with none), uploads the request under requests/, follows the workflow, prints the
+status of the request while it runs and once it ended (`erasure status`, as the operator role), the
 receipt, and checks that exactly the listed users were erased from all three and that the
 campaign now serves a model trained without them. Exits 0 only when the outcome is COMPLETED and
 the check holds.
@@ -46,6 +47,17 @@ def read_receipt(receipt: dict) -> str:
                              capture_output=True, text=True, timeout=60)
     if out.returncode == 2:
         return f"(erasure receipt failed: {out.stderr.strip()})\n" + json.dumps(receipt, indent=2)
+    return out.stdout
+
+
+def status_of(stack, *args: str) -> str:
+    """`erasure status ARGS` as the stack's OperatorRole runs it (no user ID is read)."""
+    from tests.helpers import operator_env
+
+    out = subprocess.run([str(ROOT / "target" / "debug" / "erasure"), "status", *args],
+                         capture_output=True, text=True, timeout=60, env=operator_env(stack))
+    if out.returncode == 2:
+        return f"(erasure status failed: {out.stderr.strip()})\n"
     return out.stdout
 
 
@@ -136,10 +148,27 @@ def main() -> int:
         print(f"uploaded s3://erasure-requests/{key}; the S3 notification starts the workflow\n")
         erasing = wait_for("the erasure to start", lambda: next(
             (e["name"] for e in stack.executions() if e["name"] != plan_name), None), timeout=60)
-        result = stack.wait_for_execution(timeout=600, on_event=show, name=erasing)
+        shown = []
+
+        def show_and_status(ev):
+            show(ev)
+            # Once Personalize waits for its deletion job: where the request stands, as the
+            # operator sees it (`erasure status`).
+            if ev["type"] == "WaitStateEntered" and not shown:
+                shown.append(True)
+                print(f"\n  $ erasure status {erasing}")
+                print("".join(f"  {line}\n" for line in status_of(stack, erasing).splitlines()), flush=True)
+                print("  $ erasure status --list")
+                print("".join(f"  {line}\n" for line in status_of(stack, "--list").splitlines()), flush=True)
+
+        result = stack.wait_for_execution(timeout=600, on_event=show_and_status, name=erasing)
         name = result["name"]
         receipt = stack.receipt(name)
         print(f"\nexecution {name}: {result['status']}")
+        print(f"\n$ erasure status {name}")
+        print(status_of(stack, name))
+        print("$ erasure status --list")
+        print(status_of(stack, "--list"))
         print(f"receipt s3://erasure-requests/receipts/{name}.json, as `erasure receipt` reads it "
               f"(--json prints the JSON):\n")
         if args.json:
