@@ -141,7 +141,8 @@ fn validate(o: &Options) -> std::io::Result<bool> {
         println!("verdict:        REJECTED ({}): {p}", p.code());
         return Ok(false);
     }
-    let mut reader = RequestReader::with_max_users(o.policy, o.max_users);
+    // Duplicates checked on a second thread when the file is large and there are two cores.
+    let mut reader = RequestReader::with_max_users(o.policy, o.max_users).pipelined();
     reader.expect_bytes(size);
     // The split is reported, not written: counted without building the parts' bytes.
     let mut splitter = Splitter::counting(o.limits);

@@ -1,7 +1,8 @@
 //! Fuzzes the request reader: any bytes, in any chunking, must not panic, must give the same
 //! result whole or chunked, must give exactly the same result (IDs, counts, line numbers,
-//! verdict) on the fast path for plain lines as on the general path alone, and must only ever
-//! yield valid, distinct IDs.
+//! verdict) on the fast path for plain lines as on the general path alone, and with the
+//! duplicate checks on a second thread (the pipeline) as on one, and must only ever yield
+//! valid, distinct IDs.
 #![no_main]
 
 use erasure::request_csv::{ReadAll, read_all, BadRowPolicy, RequestReader, MAX_ID_CHARS};
@@ -30,6 +31,15 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(&general_ids, &ids, "the fast path changed the IDs");
         assert_eq!(&general_stats, &stats, "the fast path changed the counts");
         assert_eq!(&general_verdict, &verdict, "the fast path changed the verdict");
+        let mut pipelined_ids = Vec::new();
+        let mut p = RequestReader::new(policy).pipelined_in_batches_of(chunk % 7 + 1);
+        for c in bytes.chunks(chunk) {
+            p.push(c, &mut |id| pipelined_ids.push(id.to_string()));
+        }
+        let (pipelined_stats, pipelined_verdict) = p.finish(&mut |id| pipelined_ids.push(id.to_string()));
+        assert_eq!(&pipelined_ids, &ids, "the pipeline changed the IDs");
+        assert_eq!(&pipelined_stats, &stats, "the pipeline changed the counts");
+        assert_eq!(&pipelined_verdict, &verdict, "the pipeline changed the verdict");
         assert_eq!(verdict.is_ok(), whole_verdict.is_ok(), "chunking changed the verdict");
         if verdict.is_ok() {
             assert_eq!(stats, whole_stats);

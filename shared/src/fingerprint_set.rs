@@ -131,6 +131,25 @@ impl Default for FingerprintSet {
     }
 }
 
+/// How a set fingerprints IDs (its seed), apart from the set: a reader can fingerprint its
+/// lines on one thread while the set itself is filled on another (request_csv's pipeline).
+#[derive(Debug, Clone, Copy)]
+pub struct Fingerprinter {
+    seed: u64,
+}
+
+impl Fingerprinter {
+    /// The fingerprint of an ID's bytes (never 0: 0 marks an empty slot).
+    #[inline]
+    pub fn fingerprint(&self, id: &[u8]) -> u128 {
+        xxhash_rust::xxh3::xxh3_128_with_seed(id, self.seed).max(1)
+    }
+}
+
+/// How many inserts ahead [`FingerprintSet::insert_batch`] asks for a slot: enough misses in
+/// flight to cover memory's latency.
+const PREFETCH_AHEAD: usize = 16;
+
 impl FingerprintSet {
     /// Adds an ID; true when it was not there yet.
     pub fn insert(&mut self, id: &str) -> bool {
@@ -139,7 +158,30 @@ impl FingerprintSet {
 
     /// The fingerprint of an ID's bytes under this set's seed (never 0: 0 marks an empty slot).
     pub fn fingerprint(&self, id: &[u8]) -> u128 {
-        xxhash_rust::xxh3::xxh3_128_with_seed(id, self.seed).max(1)
+        self.fingerprinter().fingerprint(id)
+    }
+
+    /// This set's fingerprint function, to use apart from the set.
+    pub fn fingerprinter(&self) -> Fingerprinter {
+        Fingerprinter { seed: self.seed }
+    }
+
+    /// Adds every fingerprint of `batch` in order, as [`FingerprintSet::insert_fingerprint`]
+    /// one by one would, and sets to 0 each one that was already there (a fingerprint is never
+    /// 0): what is left non-zero is new. Each slot is asked for a few inserts ahead, so that
+    /// the batch's cache misses overlap instead of queueing.
+    pub fn insert_batch(&mut self, batch: &mut [u128]) {
+        for &f in batch.iter().take(PREFETCH_AHEAD) {
+            self.prefetch(f);
+        }
+        for i in 0..batch.len() {
+            if let Some(&ahead) = batch.get(i + PREFETCH_AHEAD) {
+                self.prefetch(ahead);
+            }
+            if !self.insert_fingerprint(batch[i]) {
+                batch[i] = 0;
+            }
+        }
     }
 
     /// Adds a fingerprint made by [`FingerprintSet::fingerprint`]; true when it was not there yet.

@@ -131,7 +131,8 @@ proptest! {
     }
 }
 
-/// Reads `bytes` in chunks of `chunk`, on the fast path or the general path alone.
+/// Reads `bytes` in chunks of `chunk`, on the fast path or the general path alone, on one
+/// thread or (`pipelined`: batches of that many rows) with the duplicate checks on a second.
 fn read_with(
     bytes: &[u8],
     policy: BadRowPolicy,
@@ -139,9 +140,23 @@ fn read_with(
     chunk: usize,
     general_only: bool,
 ) -> ReadAll {
+    read_with_pipeline(bytes, policy, max_users, chunk, general_only, None)
+}
+
+fn read_with_pipeline(
+    bytes: &[u8],
+    policy: BadRowPolicy,
+    max_users: u64,
+    chunk: usize,
+    general_only: bool,
+    pipelined: Option<usize>,
+) -> ReadAll {
     let mut r = erasure::request_csv::RequestReader::with_max_users(policy, max_users);
     if general_only {
         r = r.general_path_only();
+    }
+    if let Some(batch_rows) = pipelined {
+        r = r.pipelined_in_batches_of(batch_rows);
     }
     let mut ids = Vec::new();
     for c in bytes.chunks(chunk.max(1)) {
@@ -211,13 +226,16 @@ proptest! {
 
     /// The fast path for plain lines and the general path give the same IDs, counts, line
     /// numbers, rejection reasons and verdict on every input, whatever the chunking, the
-    /// policy and the user limit (`TOO_MANY_USERS` on the same line).
+    /// policy and the user limit (`TOO_MANY_USERS` on the same line); and so do both with the
+    /// duplicate checks on a second thread (the pipeline), in batches of any size, stopping
+    /// for the limit as it must.
     #[test]
     fn fast_and_general_paths_agree(
         bytes in prop_oneof![3 => messy_file(), 1 => prop::collection::vec(any::<u8>(), 0..300)],
         chunk in prop_oneof![Just(1usize << 20), 1usize..40],
         max_users in prop_oneof![Just(u64::MAX), 0u64..12],
         skip in any::<bool>(),
+        batch_rows in prop_oneof![1usize..6, Just(8192usize)],
     ) {
         let policy = if skip { BadRowPolicy::SkipRow } else { BadRowPolicy::RejectFile };
         let general = read_with(&bytes, policy, max_users, 1 << 20, true);
@@ -225,5 +243,9 @@ proptest! {
         prop_assert_eq!(&fast, &general);
         let general_chunked = read_with(&bytes, policy, max_users, chunk, true);
         prop_assert_eq!(&general_chunked, &general);
+        let pipelined = read_with_pipeline(&bytes, policy, max_users, chunk, false, Some(batch_rows));
+        prop_assert_eq!(&pipelined, &general);
+        let general_pipelined = read_with_pipeline(&bytes, policy, max_users, chunk, true, Some(batch_rows));
+        prop_assert_eq!(&general_pipelined, &general);
     }
 }

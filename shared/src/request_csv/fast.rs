@@ -90,6 +90,20 @@ impl RequestReader {
                 self.stats.blank_lines += 1;
             } else if plain(line) {
                 self.stats.rows += 1;
+                if self.pipeline.is_some() {
+                    let fingerprint = self.hasher.fingerprint(line);
+                    debug_assert!(line.is_ascii());
+                    // SAFETY: `plain` found every byte of the line printable ASCII
+                    // (0x21..=0x7e), and ASCII is valid UTF-8.
+                    let id = unsafe { std::str::from_utf8_unchecked(line) };
+                    if !self.queue(fingerprint, id, on_id) {
+                        return chunk.len();
+                    }
+                    self.line += 1;
+                    self.record_line = self.line;
+                    pos = newline + 1;
+                    continue;
+                }
                 let start = pos;
                 let end = pos + line.len();
                 // A batch that could hold more new users than the limit allows is settled
@@ -102,7 +116,7 @@ impl RequestReader {
                         return chunk.len();
                     }
                 }
-                let fingerprint = self.seen.fingerprint(line);
+                let fingerprint = self.hasher.fingerprint(line);
                 self.pending.push(Pending {
                     fingerprint,
                     start,

@@ -9,10 +9,12 @@
 //! 256 characters, control characters, malformed quoting; under the default policy a bad row
 //! rejects the whole file, because a typo'd ID is a user who asked to be forgotten and was not.
 
-use crate::fingerprint_set::FingerprintSet;
+use crate::fingerprint_set::{FingerprintSet, Fingerprinter};
 
 mod fast;
+mod pipeline;
 mod problems;
+use pipeline::{Pipeline, Pipelining};
 pub use problems::{FileProblem, RequestStats, RowProblem, RowRejection};
 
 /// The header the file must start with (Personalize's deletion job reads the same column).
@@ -20,6 +22,9 @@ pub const HEADER: &str = "USER_ID";
 /// Personalize's limit on a USER_ID, in characters.
 pub const MAX_ID_CHARS: usize = 256;
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// Lines read before the duplicate tables are sized (their average length tells the users a
+/// file of its size holds), and before a second thread is considered.
+const SAMPLE_ROWS: u64 = 20_000;
 
 /// How many rejected rows a result lists by line (the count is always complete).
 pub const MAX_LISTED_REJECTIONS: usize = 100;
@@ -72,7 +77,12 @@ pub struct RequestReader {
     quoted: bool,
     malformed: bool,
     seen_header: bool,
+    /// The IDs seen so far. While the pipeline runs, the worker thread holds the set and this
+    /// is an empty stand-in (see pipeline.rs).
     seen: FingerprintSet,
+    /// The set's fingerprint function, kept here: lines are fingerprinted on this thread
+    /// wherever the set is.
+    hasher: Fingerprinter,
     stats: RequestStats,
     fatal: Option<FileProblem>,
     first_bad: Option<RowRejection>,
@@ -86,6 +96,9 @@ pub struct RequestReader {
     /// once from the first lines' average length (see [`RequestReader::expect_bytes`]).
     expected_bytes: Option<u64>,
     bytes_read: u64,
+    /// Whether the duplicate checks may move to a second thread, and the pipeline when they have.
+    pipelining: Pipelining,
+    pipeline: Option<Pipeline>,
 }
 
 impl RequestReader {
@@ -97,6 +110,7 @@ impl RequestReader {
     /// A reader that rejects the file (`TOO_MANY_USERS`) once it holds more than `max_users`
     /// distinct users: the memory of duplicate detection grows with them, and this bounds it.
     pub fn with_max_users(policy: BadRowPolicy, max_users: u64) -> Self {
+        let seen = FingerprintSet::default();
         RequestReader {
             policy,
             max_users,
@@ -111,7 +125,8 @@ impl RequestReader {
             quoted: false,
             malformed: false,
             seen_header: false,
-            seen: FingerprintSet::default(),
+            hasher: seen.fingerprinter(),
+            seen,
             stats: RequestStats::default(),
             fatal: None,
             first_bad: None,
@@ -120,6 +135,8 @@ impl RequestReader {
             ended: false,
             expected_bytes: None,
             bytes_read: 0,
+            pipelining: Pipelining::Off,
+            pipeline: None,
         }
     }
 
@@ -132,10 +149,14 @@ impl RequestReader {
 
     /// Sizes the duplicate tables once enough lines tell the average line's length.
     fn size_tables(&mut self) {
-        const SAMPLE_ROWS: u64 = 20_000;
         let Some(size) = self.expected_bytes else {
             return;
         };
+        if self.pipeline.is_some() {
+            // The set is at the worker (it started before the sample was read: tests only);
+            // sized, if at all, once it is back.
+            return;
+        }
         let lines = self.stats.rows + self.stats.blank_lines;
         if lines < SAMPLE_ROWS || self.bytes_read == 0 {
             return;
@@ -190,6 +211,7 @@ impl RequestReader {
     }
 
     fn feed(&mut self, chunk: &[u8], on_id: &mut dyn FnMut(&str)) {
+        self.maybe_start_pipeline();
         let mut pos = 0;
         let mut next_newline = None;
         while pos < chunk.len() && self.fatal.is_none() {
@@ -304,6 +326,8 @@ impl RequestReader {
         mut self,
         on_id: &mut dyn FnMut(&str),
     ) -> (RequestStats, Result<(), FileProblem>) {
+        // The rows still queued for the worker are settled first, in file order.
+        self.stop_pipeline(on_id);
         if self.fatal.is_none() {
             match self.lex {
                 Lex::Quoted => {
@@ -415,8 +439,8 @@ impl RequestReader {
                 true
             }
             None => {
-                let f = self.seen.fingerprint(id.as_bytes());
-                self.settle(f, id, on_id)
+                let f = self.hasher.fingerprint(id.as_bytes());
+                self.queue(f, id, on_id)
             }
         }
     }
@@ -424,7 +448,14 @@ impl RequestReader {
     /// The duplicate check of one valid ID, in file order: counts it as a duplicate, or hands
     /// it on as a new user; false when it is one user over the limit (`TOO_MANY_USERS`).
     fn settle(&mut self, f: u128, id: &str, on_id: &mut dyn FnMut(&str)) -> bool {
-        if !self.seen.insert_fingerprint(f) {
+        let fresh = self.seen.insert_fingerprint(f);
+        self.account(fresh, id, on_id)
+    }
+
+    /// The outcome of one valid ID's duplicate check (`fresh`: not seen before), in file
+    /// order; false when it is one user over the limit (`TOO_MANY_USERS`).
+    fn account(&mut self, fresh: bool, id: &str, on_id: &mut dyn FnMut(&str)) -> bool {
+        if !fresh {
             self.stats.duplicates += 1;
             return true;
         }

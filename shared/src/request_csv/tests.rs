@@ -174,3 +174,85 @@ fn more_distinct_users_than_the_limit_reject_the_file_but_duplicates_do_not_coun
     assert_eq!(problem.code(), "TOO_MANY_USERS");
     assert!(problem.to_string().contains("more than 2 distinct users"));
 }
+
+/// A large file mixing everything (plain IDs, duplicates, quoted and padded IDs, blanks, bad
+/// rows, CRLF), read on one thread and with the duplicate checks on a second (as `erasure
+/// validate` reads it, and in small batches), whole and in chunks, under user limits that fall
+/// before, on and after the file's users: the same IDs, counts, line numbers and verdicts.
+#[test]
+fn the_pipeline_changes_no_result_on_a_large_file() {
+    let mut text = String::from("USER_ID\r\n");
+    let mut distinct = 0u64;
+    for i in 0..60_000u64 {
+        match i % 97 {
+            0 => text.push_str("\r\n"),
+            1 => text.push_str(&format!("\"quoted,{i}\"\r\n")),
+            2 => text.push_str(&format!("  padded-{i}\t\r\n")),
+            3 if i % 3 == 0 => text.push_str("bad\"row\r\n"),
+            4 => text.push_str(&format!("user-{}\r\n", i / 2)),
+            _ => text.push_str(&format!("user-{i}\r\n")),
+        }
+        if i % 5 == 0 {
+            text.push_str(&format!("user-{}\r\n", i / 3));
+        }
+        distinct += 1;
+    }
+    let bytes = text.as_bytes();
+    let read = |policy, limit, chunk: usize, how: u8| {
+        let mut r = RequestReader::with_max_users(policy, limit);
+        r.expect_bytes(bytes.len() as u64);
+        r = match how {
+            0 => r,
+            1 => r.pipelined(),
+            2 => r.pipelined_in_batches_of(super::pipeline::BATCH_ROWS),
+            _ => r.pipelined_in_batches_of(7),
+        };
+        let mut ids = Vec::new();
+        for c in bytes.chunks(chunk) {
+            r.push(c, &mut |id| ids.push(id.to_string()));
+            if r.problem().is_some() {
+                break;
+            }
+        }
+        let (stats, verdict) = r.finish(&mut |id| ids.push(id.to_string()));
+        ReadAll {
+            ids,
+            stats,
+            verdict,
+        }
+    };
+    let users = read(BadRowPolicy::SkipRow, u64::MAX, 1 << 20, 0)
+        .stats
+        .valid_users;
+    assert!(users > 40_000 && users <= distinct, "{users} users");
+    for policy in [BadRowPolicy::SkipRow, BadRowPolicy::RejectFile] {
+        for limit in [u64::MAX, users, users - 1, 45_000, 33_000, 1_000] {
+            let one_thread = read(policy, limit, 1 << 20, 0);
+            for chunk in [1 << 20, 4093] {
+                for how in 1..4 {
+                    let pipelined = read(policy, limit, chunk, how);
+                    assert_eq!(
+                        pipelined, one_thread,
+                        "{policy:?}, limit {limit}, chunk {chunk}, mode {how}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A reader dropped before `finish` (its caller gave up) ends its worker: nothing hangs.
+#[test]
+fn a_reader_dropped_midway_ends_its_worker() {
+    let mut text = String::from("USER_ID\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("user-{i}\n"));
+    }
+    for cut in [10, 30_000, text.len() / 2] {
+        let mut r = RequestReader::new(BadRowPolicy::RejectFile).pipelined_in_batches_of(100);
+        let mut handed = 0u64;
+        r.push(&text.as_bytes()[..cut], &mut |_| handed += 1);
+        drop(r);
+        assert!(handed <= 50_000);
+    }
+}
