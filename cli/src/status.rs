@@ -463,7 +463,8 @@ async fn progress(
                     Ok(Some((index, etag, p, modified)))
                 }
                 Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
-                // Not modified since the last read.
+                // Not modified since the last read: GetObject answers 304 Not Modified to an
+                // If-None-Match that matches the ETag (Amazon S3 API reference, GetObject).
                 Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => Ok(None),
                 Err(e) => Err(sdk_error(&key, &e)),
             }
@@ -569,15 +570,9 @@ pub fn render(s: &Status, now: i64) -> String {
         out.push('\n');
     };
     let ran = s.stopped_at.unwrap_or(now) - s.started_at;
-    let outcome = s.outcome.map_or(String::new(), |o| {
-        format!(
-            ", outcome {}",
-            serde_json::to_value(o)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        )
-    });
+    let outcome = s
+        .outcome
+        .map_or(String::new(), |o| format!(", outcome {}", o.as_str()));
     line(format!(
         "{}  {}{outcome}, {} {} (started {})",
         s.execution_name,
@@ -769,12 +764,7 @@ async fn list(c: &Clients, sm: &str, limit: i32, json: bool) -> Result<u8, Strin
         "EXECUTION", "STATUS", "OUTCOME", "AGE", "DUE", "DAYS LEFT"
     );
     for r in &rows {
-        let outcome = r.outcome.map_or("-".to_string(), |o| {
-            serde_json::to_value(o)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        });
+        let outcome = r.outcome.map_or("-", Outcome::as_str);
         println!(
             "{:<60} {:<10} {:<9} {:>8} {:<10} {:>9}",
             r.execution_name,

@@ -91,6 +91,20 @@ pub enum Outcome {
     Planned,
 }
 
+impl Outcome {
+    /// As receipts name it (`COMPLETED`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "COMPLETED",
+            Outcome::Partial => "PARTIAL",
+            Outcome::Failed => "FAILED",
+            Outcome::Rejected => "REJECTED",
+            Outcome::Aborted => "ABORTED",
+            Outcome::Planned => "PLANNED",
+        }
+    }
+}
+
 /// What finalisation hands back to the state machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

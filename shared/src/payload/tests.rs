@@ -216,3 +216,18 @@ fn the_largest_parent_state_fits_the_payload_cap_and_is_the_documented_figure() 
         "docs/LIMITS.md must quote this figure: {documented}"
     );
 }
+
+#[test]
+fn an_outcome_is_named_as_the_receipt_serialises_it() {
+    use crate::payload::Outcome;
+    for o in [
+        Outcome::Completed,
+        Outcome::Partial,
+        Outcome::Failed,
+        Outcome::Rejected,
+        Outcome::Aborted,
+        Outcome::Planned,
+    ] {
+        assert_eq!(serde_json::to_value(o).expect("serialised"), o.as_str());
+    }
+}
